@@ -1,0 +1,51 @@
+# ChatBoard: `make run` starts the stack, `make test` runs every test.
+# Each install step runs only when what it installs is missing or out of date.
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STACK := $(PY) -m stack
+DEB_PACKAGES := prosody prosody-modules lua-dbi-sqlite3 lua-dbi-postgresql openssl
+DEB_TEST_PACKAGES := chromium chromium-driver
+
+.PHONY: run test lint format admin prepare bench deb-packages deb-test-packages python-deps clean
+
+run: deb-packages python-deps
+	@$(STACK) run
+
+prepare: deb-packages python-deps
+	@$(STACK) prepare
+
+admin: python-deps
+	@$(STACK) admin
+
+test: deb-packages deb-test-packages python-deps lint
+	$(STACK) exec -- $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: python-deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: python-deps
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: deb-packages python-deps
+	$(STACK) exec -- $(PY) -m bench $(if $(FULL),--full,)
+
+deb-packages:
+	@scripts/install-deb-packages $(DEB_PACKAGES)
+
+deb-test-packages:
+	@scripts/install-deb-packages $(DEB_TEST_PACKAGES)
+
+python-deps: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@python3 scripts/pinned-requirements.py pyproject.toml > $(VENV)/requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r $(VENV)/requirements.txt
+	@touch $@
+
+clean:
+	rm -rf var

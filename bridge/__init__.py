@@ -1,0 +1,1 @@
+"""The bridge: keeps Prosody in step with the portal, and the portal with Prosody."""

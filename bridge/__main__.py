@@ -1,0 +1,43 @@
+"""`python -m bridge`: run the bridge until SIGINT or SIGTERM."""
+
+import asyncio
+import logging
+import signal
+
+from bridge import portal
+from bridge.accounts import AccountSync
+from bridge.component import BridgeComponent
+from bridge.config import BridgeConfig
+from bridge.outbox import OutboxConsumer
+from bridge.prosody import ProsodyAccounts
+from bridge.reconciler import Reconciler
+
+log = logging.getLogger("bridge")
+
+
+async def main() -> None:
+    config = BridgeConfig.from_env()
+    portal.setup_django()
+    component = BridgeComponent(config)
+    accounts = AccountSync(ProsodyAccounts(component), config)
+    consumer = OutboxConsumer(component, {"account": accounts.apply}, config.poll_interval)
+    reconciler = Reconciler(component, [accounts], config.reconcile_interval)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    component.start()
+    tasks = [asyncio.create_task(consumer.run()), asyncio.create_task(reconciler.run())]
+    await stop.wait()
+    log.info("stopping")
+    for task in tasks:
+        task.cancel()
+    await component.stop()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("slixmpp").setLevel(logging.WARNING)
+    asyncio.run(main())

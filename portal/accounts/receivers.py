@@ -1,0 +1,16 @@
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from accounts import actions
+from accounts.models import User
+
+
+@receiver(post_save, sender=User, dispatch_uid="accounts.user_saved")
+def user_saved(sender, instance, created, update_fields, raw=False, **kwargs):
+    if not raw:
+        actions.account_changed(instance, created, update_fields)
+
+
+@receiver(post_delete, sender=User, dispatch_uid="accounts.user_deleted")
+def user_deleted(sender, instance, **kwargs):
+    actions.retire_account(instance)

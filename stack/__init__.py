@@ -1,0 +1,1 @@
+"""Runs ChatBoard's three processes together: configuration, secrets, supervision."""

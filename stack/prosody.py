@@ -1,0 +1,221 @@
+"""Prosody as ChatBoard runs it: the config rendered from xmpp/prosody.cfg.lua.in,
+and the server process (used by `make run`, the test fixtures and the benchmarks)."""
+
+import os
+import signal
+import socket
+import string
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+TEMPLATE = REPO_DIR / "xmpp" / "prosody.cfg.lua.in"
+MODULES_DIR = REPO_DIR / "xmpp" / "modules"
+
+
+class ConfigError(ValueError):
+    """A setting that cannot produce a working Prosody configuration."""
+
+
+def lua(value) -> str:
+    """A Python value as a Lua literal."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if value is None:
+        return "nil"
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'"{escaped}"'
+    if isinstance(value, list | tuple):
+        return "{ " + ", ".join(lua(item) for item in value) + " }"
+    if isinstance(value, dict):
+        items = ", ".join(f"[{lua(k)}] = {lua(v)}" for k, v in value.items())
+        return "{ " + items + " }"
+    raise TypeError(f"no Lua literal for {value!r}")
+
+
+def _int(env: dict, name: str, default: int) -> int:
+    value = env.get(name) or str(default)
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not an integer") from None
+
+
+@dataclass
+class ProsodyConfig:
+    runtime_dir: Path
+    domain: str
+    token_secret: str
+    bridge_secret: str
+    c2s_port: int = 5222
+    c2s_direct_tls_port: int = 5223
+    s2s_port: int = 5269
+    http_port: int = 5280
+    component_port: int = 5347
+    interfaces: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])
+    s2s_interfaces: list[str] | None = None
+    log_to_console: bool = True
+    storage: str = "internal"
+    sql: dict | None = None
+    http_external_url: str | None = None
+    web_secure: bool = True
+    smacks_hibernation_time: int = 60
+    c2s_stanza_size_limit: int = 65536
+    c2s_rate: str = "50kb/s"
+    restrict_room_creation: bool = False
+    upload_size_limit: int = 10 * 1024 * 1024
+    upload_daily_quota: int = 100 * 1024 * 1024
+    upload_global_quota: int = 2 * 1024 * 1024 * 1024
+    s2s_secure_auth: bool = False
+
+    @classmethod
+    def from_env(cls, env: dict[str, str], runtime_dir: Path) -> "ProsodyConfig":
+        for name in ("XMPP_TOKEN_SECRET", "BRIDGE_COMPONENT_SECRET"):
+            if not env.get(name):
+                raise ConfigError(f"{name} must be set")
+        interfaces = [i.strip() for i in env.get("PROSODY_INTERFACES", "").split(",") if i.strip()]
+        return cls(
+            runtime_dir=runtime_dir,
+            domain=env.get("CHATBOARD_DOMAIN", "localhost"),
+            token_secret=env["XMPP_TOKEN_SECRET"],
+            bridge_secret=env["BRIDGE_COMPONENT_SECRET"],
+            c2s_port=_int(env, "PROSODY_C2S_PORT", 5222),
+            c2s_direct_tls_port=_int(env, "PROSODY_C2S_DIRECT_TLS_PORT", 5223),
+            s2s_port=_int(env, "PROSODY_S2S_PORT", 5269),
+            http_port=_int(env, "PROSODY_HTTP_PORT", 5280),
+            component_port=_int(env, "PROSODY_COMPONENT_PORT", 5347),
+            interfaces=interfaces or ["127.0.0.1", "::1"],
+            smacks_hibernation_time=_int(env, "PROSODY_SMACKS_HIBERNATION_TIME", 60),
+            c2s_stanza_size_limit=_int(env, "PROSODY_STANZA_SIZE_LIMIT", 65536),
+            c2s_rate=env.get("PROSODY_C2S_RATE", "50kb/s"),
+        )
+
+    @property
+    def bridge_jid(self) -> str:
+        return f"bridge.{self.domain}"
+
+    @property
+    def config_path(self) -> Path:
+        return self.runtime_dir / "prosody.cfg.lua"
+
+    @property
+    def data_path(self) -> Path:
+        return self.runtime_dir / "data"
+
+    @property
+    def log_path(self) -> Path:
+        return self.runtime_dir / "prosody.log"
+
+    def render(self) -> str:
+        certs_dir = self.runtime_dir / "certs"
+        log = (
+            [{"levels": {"min": "info"}, "to": "console"}]
+            if self.log_to_console
+            else {"info": str(self.log_path)}
+        )
+        values = {
+            "pidfile": str(self.runtime_dir / "prosody.pid"),
+            "data_path": str(self.data_path),
+            "plugin_path": str(MODULES_DIR),
+            "log": log,
+            "admin_socket": str(self.runtime_dir / "prosody.sock"),
+            "certs_dir": str(certs_dir),
+            "tls_certificate": str(certs_dir / f"{self.domain}.crt"),
+            "tls_key": str(certs_dir / f"{self.domain}.key"),
+            "interfaces": self.interfaces,
+            "s2s_interfaces": self.s2s_interfaces or self.interfaces,
+            "c2s_port": self.c2s_port,
+            "c2s_direct_tls_port": self.c2s_direct_tls_port,
+            "s2s_port": self.s2s_port,
+            "http_port": self.http_port,
+            "component_port": self.component_port,
+            "s2s_secure_auth": self.s2s_secure_auth,
+            "token_secret": self.token_secret,
+            "bridge_jid": self.bridge_jid,
+            "bridge_secret": self.bridge_secret,
+            "smacks_hibernation_time": self.smacks_hibernation_time,
+            "c2s_rate": self.c2s_rate,
+            "c2s_stanza_size_limit": self.c2s_stanza_size_limit,
+            "storage": self.storage if self.storage != "internal" else "internal",
+            "sql": self.sql,
+            "archive_expires_after": "never",
+            "federation": "",
+            "contact_admin": f"xmpp:admin@{self.domain}",
+            "web_secure": self.web_secure,
+            "domain": self.domain,
+            "muc_domain": f"conference.{self.domain}",
+            "upload_domain": f"upload.{self.domain}",
+            "http_external_url": self.http_external_url,
+            "restrict_room_creation": self.restrict_room_creation,
+            "upload_size_limit": self.upload_size_limit,
+            "upload_daily_quota": self.upload_daily_quota,
+            "upload_global_quota": self.upload_global_quota,
+            "upload_expires_after": 7 * 86400,
+        }
+        literals = {name: lua(value) for name, value in values.items()}
+        literals["federation"] = values["federation"]
+        return string.Template(TEMPLATE.read_text()).substitute(literals)
+
+    def write(self) -> Path:
+        from stack.certs import ensure_dev_certificate
+
+        self.runtime_dir.mkdir(parents=True, exist_ok=True)
+        self.data_path.mkdir(parents=True, exist_ok=True)
+        ensure_dev_certificate(self.runtime_dir / "certs", self.domain)
+        self.config_path.write_text(self.render())
+        self.config_path.chmod(0o600)  # it holds the token and component secrets
+        return self.config_path
+
+
+def wait_for_port(host: str, port: int, timeout: float, process=None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before port {port}")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s")
+
+
+class ProsodyServer:
+    """One Prosody process running a rendered config in the foreground."""
+
+    def __init__(self, config: ProsodyConfig, stdout=None):
+        self.config = config
+        self.stdout = stdout
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 15) -> "ProsodyServer":
+        path = self.config.write()
+        self.process = subprocess.Popen(
+            ["prosody", "--config", str(path), "-F"],
+            stdout=self.stdout,
+            stderr=subprocess.STDOUT if self.stdout is not None else None,
+            env={**os.environ, "LANG": "C.UTF-8"},
+        )
+        wait_for_port("127.0.0.1", self.config.c2s_port, timeout, self.process)
+        wait_for_port("127.0.0.1", self.config.component_port, timeout, self.process)
+        return self
+
+    def stop(self, timeout: float = 10) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()

@@ -1,0 +1,147 @@
+-- Account provisioning for the ChatBoard bridge.
+--
+-- The portal owns accounts. It derives SCRAM credentials itself, so only
+-- hashed keys ever reach Prosody; Prosody 0.12 has no standard command that
+-- accepts pre-hashed credentials, hence this module. It answers IQs in the
+-- urn:chatboard:accounts:0 namespace, and only from `chatboard_bridge_jid`
+-- (a component: Prosody checks its secret and stamps its address).
+--
+--   set <account username salt iterations stored-key server-key active/>
+--       create or update; ends live sessions when the credentials change or
+--       the account is disabled. Replies <account changed="true|false"/>.
+--   set <delete username/>        delete the account and all its data.
+--   get <list/>                   every account with a fingerprint of its
+--                                 credentials, for the reconciler.
+
+local st = require "util.stanza";
+local jid_prep = require "util.jid".prep;
+local nodeprep = require "util.encodings".stringprep.nodeprep;
+local hashes = require "util.hashes";
+local usermanager = require "core.usermanager";
+
+local xmlns = "urn:chatboard:accounts:0";
+local host = module.host;
+local accounts = module:open_store("accounts");
+
+local bridge_jid = jid_prep(module:get_option_string("chatboard_bridge_jid"));
+assert(bridge_jid, "chatboard_bridge_jid must be set to the bridge component's address");
+
+local function fingerprint(account)
+	local parts = {
+		account.salt or "", tostring(account.iteration_count or ""),
+		account.stored_key or "", account.server_key or "",
+		account.disabled and "disabled" or "active",
+	};
+	return hashes.sha256(table.concat(parts, "|"), true);
+end
+
+local function end_sessions(username, reason)
+	local user = prosody.hosts[host].sessions[username];
+	if not user then
+		return 0;
+	end
+	local closed = 0;
+	for _, session in pairs(user.sessions) do
+		session:close({ condition = "not-authorized", text = reason });
+		closed = closed + 1;
+	end
+	return closed;
+end
+
+local function valid_username(username)
+	return username and username ~= "" and nodeprep(username) == username;
+end
+
+local function is_hex(s, len)
+	return type(s) == "string" and #s == len and s:match("^%x+$") ~= nil;
+end
+
+local function set_account(tag)
+	local attr = tag.attr;
+	local username = attr.username;
+	local iterations = tonumber(attr.iterations);
+	if not valid_username(username) then
+		return nil, "username is not a valid localpart";
+	end
+	if not (attr.salt and #attr.salt > 0 and iterations and iterations >= 4096
+		and is_hex(attr["stored-key"], 40) and is_hex(attr["server-key"], 40)) then
+		return nil, "credentials are incomplete or malformed";
+	end
+	local previous = accounts:get(username);
+	local account = {
+		salt = attr.salt, iteration_count = iterations,
+		stored_key = attr["stored-key"]:lower(), server_key = attr["server-key"]:lower(),
+		disabled = attr.active ~= "true" or nil,
+	};
+	if previous and fingerprint(previous) == fingerprint(account) then
+		return false;
+	end
+	local ok, err = accounts:set(username, account);
+	if not ok then
+		return nil, err or "storage error";
+	end
+	if previous and (account.disabled or previous.stored_key ~= account.stored_key) then
+		local reason = account.disabled and "Account disabled" or "Password changed";
+		end_sessions(username, reason);
+	end
+	module:log("info", "Account %s@%s %s", username, host, previous and "updated" or "created");
+	return true;
+end
+
+local function delete_account(tag)
+	local username = tag.attr.username;
+	if not valid_username(username) then
+		return nil, "username is not a valid localpart";
+	end
+	if not accounts:get(username) then
+		return false;
+	end
+	end_sessions(username, "Account deleted");
+	local ok, err = usermanager.delete_user(username, host);
+	if not ok then
+		return nil, err or "could not delete account";
+	end
+	module:log("info", "Account %s@%s deleted", username, host);
+	return true;
+end
+
+local function from_bridge(event)
+	if event.stanza.attr.from ~= bridge_jid then
+		event.origin.send(st.error_reply(event.stanza, "auth", "forbidden"));
+		return false;
+	end
+	return true;
+end
+
+local function reply_changed(event, changed, err)
+	if changed == nil then
+		event.origin.send(st.error_reply(event.stanza, "modify", "bad-request", err));
+	else
+		event.origin.send(st.reply(event.stanza)
+			:tag("done", { xmlns = xmlns, changed = changed and "true" or "false" }));
+	end
+	return true;
+end
+
+module:hook("iq-set/host/" .. xmlns .. ":account", function(event)
+	if not from_bridge(event) then return true; end
+	return reply_changed(event, set_account(event.stanza.tags[1]));
+end);
+
+module:hook("iq-set/host/" .. xmlns .. ":delete", function(event)
+	if not from_bridge(event) then return true; end
+	return reply_changed(event, delete_account(event.stanza.tags[1]));
+end);
+
+module:hook("iq-get/host/" .. xmlns .. ":list", function(event)
+	if not from_bridge(event) then return true; end
+	local reply = st.reply(event.stanza):tag("list", { xmlns = xmlns });
+	for username in accounts:users() do
+		local account = accounts:get(username);
+		if account then
+			reply:tag("account", { username = username, fingerprint = fingerprint(account) }):up();
+		end
+	end
+	event.origin.send(reply);
+	return true;
+end);
