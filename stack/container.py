@@ -115,6 +115,7 @@ def bridge_healthy(env) -> bool:
     from datetime import timedelta
 
     from django.utils import timezone
+
     from outbox.models import OutboxEntry
 
     limit = timezone.now() - timedelta(seconds=float(env.get("BRIDGE_HEALTH_MAX_LAG") or 120))
@@ -138,6 +139,8 @@ def main(argv: list[str]) -> int:
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
+    except subprocess.CalledProcessError as error:  # its output says why
+        return error.returncode
     print(__doc__, file=sys.stderr)
     return 2
 
