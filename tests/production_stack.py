@@ -150,6 +150,7 @@ class ProductionStack:
             "PROSODY_SQL_DATABASE": self.database.name,
             "PROSODY_SQL_USERNAME": "postgres",
             "PROSODY_CERTS_SOURCE": str(self.cert_source),
+            "PROSODY_CERTS_CHECK_SECONDS": "0.5",
             "BRIDGE_POLL_INTERVAL": "0.05",
         }
 

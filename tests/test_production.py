@@ -3,9 +3,12 @@
 
 import asyncio
 import os
+import socket
+import ssl
 
 import pytest
 
+from stack.certs import ensure_dev_certificate
 from tests.production_stack import (
     DOMAIN,
     WEB_HOST,
@@ -168,3 +171,44 @@ def _can_log_in(stack, jid) -> bool:
         return True
 
     return asyncio.run(attempt())
+
+
+def _served_certificate(port: int, ca_file) -> dict:
+    """STARTTLS on the c2s port, verifying the server against `ca_file`."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(
+            f"<?xml version='1.0'?><stream:stream to='{DOMAIN}' version='1.0' "
+            "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>".encode()
+        )
+        received = b""
+        while b"</stream:features>" not in received:
+            received += sock.recv(4096)
+        sock.sendall(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+        assert b"proceed" in sock.recv(4096)
+        context = ssl.create_default_context(cafile=str(ca_file))
+        with context.wrap_socket(sock, server_hostname=DOMAIN) as tls:
+            return tls.getpeercert()
+
+
+def test_renewed_certificate_is_served_without_restarting_prosody(production, tmp_path):
+    prosody = next(p for p in production.processes if p.name == "prosody")
+    before = _served_certificate(production.c2s_port, production.ca_file)
+    # The proxy renews: a new certificate and key land in its store.
+    ensure_dev_certificate(tmp_path, DOMAIN)
+    for suffix in (".key", ".crt"):
+        target = production.ca_file.with_suffix(suffix)
+        target.write_bytes((tmp_path / f"{DOMAIN}{suffix}").read_bytes())
+
+    eventually(lambda: "certificates renewed" in prosody.output(), timeout=10)
+    after = eventually(
+        lambda: _try_served_certificate(production.c2s_port, production.ca_file), timeout=10
+    )
+    assert after["serialNumber"] != before["serialNumber"]
+    assert prosody.popen.poll() is None
+
+
+def _try_served_certificate(port, ca_file):
+    try:
+        return _served_certificate(port, ca_file)
+    except ssl.SSLError:
+        return None
