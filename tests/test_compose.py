@@ -30,6 +30,12 @@ ENV_READ = re.compile(
 )
 
 
+def caddy_variables() -> dict[str, str | None]:
+    """The Caddyfile's {$NAME} and {$NAME:default} placeholders."""
+    found = re.findall(r"\{\$([A-Z][A-Z0-9_]*)(?::([^}]*))?\}", CADDYFILE.read_text())
+    return {name: default or None for name, default in found}
+
+
 def variables_read_by_code() -> set[str]:
     names = set()
     for path in ENV_READERS:
@@ -109,12 +115,12 @@ def test_named_volumes_are_declared_and_all_used():
 
 
 def test_every_variable_the_code_reads_is_documented_in_env_example():
-    missing = variables_read_by_code() - documented_variables()
+    missing = (variables_read_by_code() | set(caddy_variables())) - documented_variables()
     assert not missing, f"add to .env.example: {sorted(missing)}"
 
 
 def test_env_example_documents_nothing_that_nobody_reads():
-    caddy = set(re.findall(r"\{\$([A-Z][A-Z0-9_]*)", CADDYFILE.read_text()))
+    caddy = set(caddy_variables())
     known = variables_read_by_code() | interpolated_variables() | IMAGE_VARIABLES | caddy
     stale = documented_variables() - known
     assert not stale, f"nobody reads: {sorted(stale)}"
@@ -134,8 +140,9 @@ def test_services_receive_only_variables_their_programs_read():
     for name in ("prosody", "portal", "bridge"):
         unread = set(environment(name)) - code - IMAGE_VARIABLES
         assert not unread, f"{name} is given variables nothing reads: {unread}"
-    caddy = set(re.findall(r"\{\$([A-Z][A-Z0-9_]*)", CADDYFILE.read_text()))
-    assert set(environment("proxy")) == caddy
+    required = {name for name, default in caddy_variables().items() if default is None}
+    required.discard("PROXY_GLOBAL_OPTIONS")  # empty in production: ACME
+    assert set(environment("proxy")) == required
 
 
 def test_no_secret_is_baked_into_an_image():
@@ -176,7 +183,7 @@ def test_ports_agree_between_compose_images_and_proxy():
         assert env["PROSODY_HOST"] == "prosody"
     assert environment("portal")["PORTAL_PORT"] == portal_image["PORTAL_PORT"]
     assert int(portal_image["PORTAL_PORT"]) in exposed(REPO / "Dockerfile")
-    upstreams = set(re.findall(r"reverse_proxy (\w+):(\d+)", CADDYFILE.read_text()))
+    upstreams = set(re.findall(r"reverse_proxy \{\$PROXY_\w+:(\w+):(\d+)\}", CADDYFILE.read_text()))
     assert upstreams == {
         ("portal", portal_image["PORTAL_PORT"]),
         ("prosody", prosody_image["PROSODY_HTTP_PORT"]),
@@ -201,9 +208,9 @@ def test_proxy_sends_the_chat_paths_to_prosody_and_the_rest_to_the_portal():
     text = CADDYFILE.read_text()
     for path in ("/xmpp-websocket*", "/http-bind*", "/file_share/*"):
         block = text.split(f"handle {path} {{", 1)[1].split("\n\t}", 1)[0]
-        assert "reverse_proxy prosody:" in block, path
+        assert "reverse_proxy {$PROXY_PROSODY_UPSTREAM:prosody:" in block, path
     catch_all = text.split("\thandle {", 1)[1].split("\n\t}", 1)[0]
-    assert "reverse_proxy portal:" in catch_all
+    assert "reverse_proxy {$PROXY_PORTAL_UPSTREAM:portal:" in catch_all
 
 
 @pytest.mark.skipif(not shutil.which("caddy"), reason="caddy is not installed")
@@ -219,3 +226,15 @@ def test_caddyfile_is_valid_for_separate_and_shared_web_hosts(web_host):
     assert result.returncode == 0, result.stderr
     hosts = re.search(r'"host":\["([^\]]+)"\]', result.stdout).group(1).split('","')
     assert set(hosts) >= {web_host, "example.org", "conference.example.org"}
+
+
+def test_proxy_serves_the_files_the_portal_writes():
+    portal_image = image_env(REPO / "Dockerfile")
+    defaults = caddy_variables()
+    proxy = dict(v.split(":")[:2] for v in SERVICES["proxy"]["volumes"])
+    portal = dict(v.split(":")[:2] for v in SERVICES["portal"]["volumes"])
+    assert proxy["static"] == defaults["PROXY_STATIC_ROOT"]
+    assert proxy["media"] == defaults["PROXY_MEDIA_ROOT"]
+    assert portal["static"] == f"{portal_image['CHATBOARD_RUNTIME_DIR']}/static"
+    assert portal["media"] == portal_image["CHATBOARD_MEDIA_ROOT"]
+    assert all(v.endswith(":ro") for v in SERVICES["proxy"]["volumes"][1:] if "caddy_" not in v)
