@@ -3,9 +3,9 @@
 The same entry points the containers run (stack/container.py), with the same
 environment variables docker-compose.yml passes them: the portal under gunicorn
 with DJANGO_DEBUG off, on a PostgreSQL database of its own; Prosody with SQL
-storage in that database and its certificate taken from a certificate store laid
-out as Caddy keeps it; the bridge. Only host names and ports differ (loopback,
-free ports), and TLS ends at the test's HTTP client instead of at Caddy.
+storage in that database; the bridge; Caddy running deploy/Caddyfile in front,
+whose certificates Prosody takes from Caddy's storage. What differs: loopback
+addresses and free ports, and Caddy's internal CA instead of ACME (no network).
 """
 
 import http.client
@@ -13,15 +13,17 @@ import os
 import re
 import secrets
 import signal
+import socket
+import ssl
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
+from urllib.parse import urlencode
 
 import psycopg
 
-from stack.certs import ensure_dev_certificate
 from stack.environment import REPO_DIR
 from stack.prosody import wait_for_port
 from tests.fixtures import free_port
@@ -100,8 +102,11 @@ class ProductionStack:
     def __post_init__(self):
         self.portal_port = free_port()
         self.c2s_port = free_port()
+        self.http_port = free_port()
         self.component_port = free_port()
-        self.cert_source = self.runtime_dir / "caddy" / "certificates"
+        self.https_port = free_port()
+        # Caddy keeps its data where the proxy's volume is: <data>/caddy/...
+        self.caddy_data = self.runtime_dir / "caddy-data"
         self.env = self._environment()
 
     @property
@@ -110,9 +115,9 @@ class ProductionStack:
 
     @property
     def ca_file(self) -> Path:
-        """What clients trust: the certificate put in the store, as an ACME CA's
-        would be (tests.xmpp_client verifies the server against it)."""
-        return self.cert_source / "acme.test-directory" / DOMAIN / f"{DOMAIN}.crt"
+        """What clients trust: the root of the CA that issued Caddy's certificates
+        (tests.xmpp_client verifies Prosody against it too)."""
+        return self.caddy_data / "caddy" / "pki" / "authorities" / "local" / "root.crt"
 
     def _environment(self) -> dict[str, str]:
         inherited = {
@@ -141,7 +146,7 @@ class ProductionStack:
             "PROSODY_C2S_PORT": str(self.c2s_port),
             "PROSODY_C2S_DIRECT_TLS_PORT": str(free_port()),
             "PROSODY_S2S_PORT": str(free_port()),
-            "PROSODY_HTTP_PORT": str(free_port()),
+            "PROSODY_HTTP_PORT": str(self.http_port),
             "PROSODY_COMPONENT_PORT": str(self.component_port),
             "PROSODY_STORAGE": "sql",
             "PROSODY_SQL_DRIVER": "PostgreSQL",
@@ -149,26 +154,59 @@ class ProductionStack:
             "PROSODY_SQL_PORT": "5432",
             "PROSODY_SQL_DATABASE": self.database.name,
             "PROSODY_SQL_USERNAME": "postgres",
-            "PROSODY_CERTS_SOURCE": str(self.cert_source),
+            "PROSODY_CERTS_SOURCE": str(self.caddy_data / "caddy" / "certificates"),
             "PROSODY_CERTS_CHECK_SECONDS": "0.5",
             "BRIDGE_POLL_INTERVAL": "0.05",
         }
 
-    def _process(self, name: str, *args: str) -> Process:
-        process = Process(name, [sys.executable, *args], self.runtime_dir / f"{name}.log")
+    def _proxy_environment(self) -> dict[str, str]:
+        options = [
+            "local_certs",
+            "skip_install_trust",
+            "admin off",
+            "default_bind 127.0.0.1",
+            f"http_port {free_port()}",
+            f"https_port {self.https_port}",
+        ]
+        return {
+            "PATH": os.environ["PATH"],
+            "HOME": str(self.runtime_dir),
+            "XDG_DATA_HOME": str(self.caddy_data),
+            "XDG_CONFIG_HOME": str(self.runtime_dir / "caddy-config"),
+            "CHATBOARD_DOMAIN": DOMAIN,
+            "CHATBOARD_WEB_HOST": WEB_HOST,
+            "ACME_EMAIL": f"ops@{DOMAIN}",
+            "PROXY_GLOBAL_OPTIONS": "\n".join(options),
+            "PROXY_PORTAL_UPSTREAM": f"127.0.0.1:{self.portal_port}",
+            "PROXY_PROSODY_UPSTREAM": f"127.0.0.1:{self.http_port}",
+            "PROXY_STATIC_ROOT": str(self.runtime_dir / "static"),
+            "PROXY_MEDIA_ROOT": str(self.runtime_dir / "media"),
+        }
+
+    def _process(self, name: str, argv: list[str], env=None) -> Process:
+        process = Process(name, argv, self.runtime_dir / f"{name}.log")
         self.processes.append(process)
-        return process.start(self.env)
+        return process.start(env or self.env)
 
     def start(self) -> "ProductionStack":
-        # The certificate the proxy would have obtained, where Caddy keeps it.
-        ensure_dev_certificate(self.ca_file.parent, DOMAIN)
-        prosody = self._process("prosody", "-m", "stack.container", "prosody")
-        portal = self._process("portal", "-m", "stack.container", "portal")
+        python = sys.executable
+        prosody = self._process("prosody", [python, "-m", "stack.container", "prosody"])
+        portal = self._process("portal", [python, "-m", "stack.container", "portal"])
+        caddyfile = str(REPO_DIR / "deploy" / "Caddyfile")
+        proxy = self._process(
+            "proxy",
+            ["caddy", "run", "--config", caddyfile, "--adapter", "caddyfile"],
+            self._proxy_environment(),
+        )
         wait_for_port("127.0.0.1", self.c2s_port, 20, prosody.popen)
         wait_for_port("127.0.0.1", self.component_port, 20, prosody.popen)
+        wait_for_port("127.0.0.1", self.https_port, 20, proxy.popen)
         wait_for_port("127.0.0.1", self.portal_port, 120, portal.popen)
-        bridge = self._process("bridge", "-m", "bridge")
+        bridge = self._process("bridge", [python, "-m", "bridge"])
         eventually(lambda: "connected to Prosody" in bridge.output(), timeout=20)
+        # Prosody starts on a self-signed certificate and switches to the ones
+        # Caddy issues as soon as they are in Caddy's storage.
+        eventually(lambda: served_certificate(self.c2s_port, self.ca_file), timeout=30)
         return self
 
     def stop(self) -> None:
@@ -187,25 +225,72 @@ class ProductionStack:
         )
 
 
-class Browser:
-    """An HTTPS visitor as gunicorn sees it behind the proxy: Host is the web host,
-    X-Forwarded-Proto says https, cookies round-trip (Secure ones included)."""
+def served_certificate(port: int, ca_file: Path) -> dict | None:
+    """The certificate Prosody presents after STARTTLS on its c2s port, if it
+    verifies against `ca_file` for the XMPP domain."""
+    if not ca_file.exists():
+        return None
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(
+            f"<?xml version='1.0'?><stream:stream to='{DOMAIN}' version='1.0' "
+            "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>".encode()
+        )
+        received = b""
+        while b"</stream:features>" not in received:
+            received += sock.recv(4096)
+        sock.sendall(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+        assert b"proceed" in sock.recv(4096)
+        context = ssl.create_default_context(cafile=str(ca_file))
+        try:
+            with context.wrap_socket(sock, server_hostname=DOMAIN) as tls:
+                return tls.getpeercert()
+        except ssl.SSLCertVerificationError:
+            return None
 
-    def __init__(self, port: int, host: str = WEB_HOST):
+
+class ProxyConnection(http.client.HTTPSConnection):
+    """HTTPS to the proxy on loopback, presenting `server_name` (SNI and Host) and
+    verifying the proxy's certificate against `ca_file`."""
+
+    def __init__(self, port: int, server_name: str, ca_file: Path):
+        context = ssl.create_default_context(cafile=str(ca_file))
+        super().__init__(server_name, port, context=context, timeout=30)
+
+    def connect(self):
+        sock = socket.create_connection(("127.0.0.1", self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+class Browser:
+    """A visitor of the portal: over HTTPS through the proxy (`stack` given), or
+    straight to gunicorn over plain HTTP (`port` given). Cookies round-trip."""
+
+    def __init__(self, stack=None, *, port=None, host=WEB_HOST):
+        self.stack = stack
         self.port = port
         self.host = host
         self.cookies: dict[str, str] = {}
 
-    def request(self, method, path, body=None, headers=None, *, https=True):
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        sent = {"Host": self.host, **(headers or {})}
-        if https:
-            sent["X-Forwarded-Proto"] = "https"
+    @property
+    def origin(self) -> str:
+        return f"https://{self.host}:{self.stack.https_port}"
+
+    def _connection(self):
+        if self.stack is not None:
+            return ProxyConnection(self.stack.https_port, self.host, self.stack.ca_file)
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+
+    def request(self, method, path, body=None, headers=None):
+        connection = self._connection()
+        sent = dict(headers or {})
+        if self.stack is None:
+            sent["Host"] = self.host
         if self.cookies:
             sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         connection.request(method, path, body=body, headers=sent)
         response = connection.getresponse()
-        response.text = response.read().decode()
+        response.body = response.read()
+        response.text = response.body.decode(errors="replace")
         for header in response.headers.get_all("Set-Cookie") or []:
             for name, morsel in SimpleCookie(header).items():
                 self.cookies[name] = morsel.value
@@ -216,8 +301,6 @@ class Browser:
         page = self.request("GET", "/accounts/signup/")
         assert page.status == 200, page.text[:1000]
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-        from urllib.parse import urlencode
-
         form = urlencode(
             {
                 "csrfmiddlewaretoken": token,
@@ -227,14 +310,9 @@ class Browser:
                 "password2": password,
             }
         )
-        origin = f"https://{self.host}"
-        return self.request(
-            "POST",
-            "/accounts/signup/",
-            form,
-            {
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Origin": origin,
-                "Referer": f"{origin}/accounts/signup/",
-            },
-        )
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Origin": self.origin,
+            "Referer": f"{self.origin}/accounts/signup/",
+        }
+        return self.request("POST", "/accounts/signup/", form, headers)

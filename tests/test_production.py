@@ -1,10 +1,12 @@
-"""The production configuration, every component running, on PostgreSQL: what
-`docker compose up` starts, minus the containers (tests/production_stack.py)."""
+"""The production configuration, every component running, on PostgreSQL, behind
+Caddy: what `docker compose up` starts, minus the containers
+(tests/production_stack.py)."""
 
 import asyncio
 import os
-import socket
-import ssl
+import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -16,6 +18,7 @@ from tests.production_stack import (
     Database,
     ProductionStack,
     postgres_available,
+    served_certificate,
 )
 from tests.xmpp_client import connect, eventually, logged_in
 
@@ -24,24 +27,39 @@ pytestmark = pytest.mark.slow
 PASSWORD = "a long production passphrase"
 
 
-@pytest.fixture(scope="module")
-def production(tmp_path_factory):
-    if not postgres_available():
-        message = "PostgreSQL is not running on 127.0.0.1:5432"
+def require(available: bool, message: str) -> None:
+    if not available:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def production(tmp_path_factory):
+    require(postgres_available(), "PostgreSQL is not running on 127.0.0.1:5432")
+    require(shutil.which("caddy") is not None, "caddy is not installed (make test installs it)")
     database = Database().create()
     stack = ProductionStack(tmp_path_factory.mktemp("production"), database)
     try:
         stack.start()
-        yield stack
     except Exception:
         print(stack.logs())
-        raise
-    finally:
         stack.stop()
         database.drop()
+        raise
+    yield stack
+    stack.stop()
+    database.drop()
+
+
+def run_container_command(stack, *args, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "stack.container", *args],
+        env=env or stack.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_production_settings_pass_django_deploy_checks(production):
@@ -52,33 +70,27 @@ def test_production_settings_pass_django_deploy_checks(production):
 
 def test_portal_refuses_to_start_without_its_secrets(production):
     env = {**production.env, "DJANGO_SECRET_KEY": "", "XMPP_TOKEN_SECRET": ""}
-    import subprocess
-    import sys
-
-    result = subprocess.run(
-        [sys.executable, "-m", "stack.container", "portal"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_container_command(production, "portal", env=env)
     assert result.returncode != 0
     assert "The environment variable DJANGO_SECRET_KEY must be set." in result.stderr
 
 
-def test_portal_serves_only_https_with_strict_headers(production):
-    browser = Browser(production.portal_port)
-    plain = browser.request("GET", "/accounts/login/", https=False)
+def test_portal_is_served_over_https_only_with_strict_headers(production):
+    direct = Browser(port=production.portal_port)
+    plain = direct.request("GET", "/accounts/login/")
     assert plain.status == 301
     assert plain.getheader("Location") == f"https://{WEB_HOST}/accounts/login/"
+    assert (
+        Browser(port=production.portal_port, host="evil.example").request("GET", "/").status == 400
+    )
 
-    page = browser.request("GET", "/accounts/signup/")
+    page = Browser(production).request("GET", "/accounts/signup/")
     assert page.status == 200
     assert page.getheader("Strict-Transport-Security").startswith("max-age=31536000")
-    csp = dict(
-        (directive.split()[0], directive.split()[1:])
+    csp = {
+        directive.split()[0]: directive.split()[1:]
         for directive in page.getheader("Content-Security-Policy").split("; ")
-    )
+    }
     assert csp["default-src"] == ["'self'"]
     assert csp["connect-src"] == ["'self'", f"wss://{WEB_HOST}/xmpp-websocket"]
     assert csp["frame-ancestors"] == ["'none'"]
@@ -86,21 +98,52 @@ def test_portal_serves_only_https_with_strict_headers(production):
     cookies = page.headers.get_all("Set-Cookie")
     assert cookies and all("Secure" in cookie for cookie in cookies)
 
-    assert Browser(production.portal_port, host="evil.example").request("GET", "/").status == 400
+
+def test_proxy_serves_collected_static_files_itself(production):
+    response = Browser(production).request(
+        "GET", "/static/admin/css/base.css", headers={"Accept-Encoding": "gzip"}
+    )
+    assert response.status == 200
+    assert response.getheader("Content-Encoding") == "gzip"
+    assert response.getheader("Cache-Control") == "public, max-age=3600"  # Caddy's, not Django's
+
+
+def test_web_chat_websocket_on_the_portal_origin_reaches_prosody(production):
+    browser = Browser(production)
+    connection = browser._connection()
+    connection.connect()
+    sock = connection.sock
+    sock.sendall(
+        (
+            "GET /xmpp-websocket HTTP/1.1\r\n"
+            f"Host: {WEB_HOST}:{production.https_port}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+            f"Sec-WebSocket-Protocol: xmpp\r\nOrigin: {browser.origin}\r\n\r\n"
+        ).encode()
+    )
+    handshake = sock.recv(4096).decode()
+    assert handshake.startswith("HTTP/1.1 101"), handshake
+    assert "sec-websocket-protocol: xmpp" in handshake.lower()
+    payload = (
+        f"<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='{DOMAIN}' version='1.0'/>"
+    ).encode()
+    mask = os.urandom(4)
+    masked = bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
+    sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
+    received = b""
+    while b"features" not in received:
+        received += sock.recv(4096)
+    assert f"from='{DOMAIN}'".encode() in received
+    connection.close()
+
+    meta = Browser(production, host=DOMAIN).request("GET", "/.well-known/host-meta")
+    assert f'href="wss://{WEB_HOST}/xmpp-websocket"' in meta.text
 
 
 def test_health_checks_report_every_service_healthy(production):
-    import subprocess
-    import sys
-
     for service in ("portal", "prosody", "bridge"):
-        result = subprocess.run(
-            [sys.executable, "-m", "stack.container", "health", service],
-            env=production.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = run_container_command(production, "health", service)
         assert result.returncode == 0, f"{service}: {result.stdout}{result.stderr}"
 
 
@@ -135,12 +178,25 @@ async def _room_archive(stack, jid, room):
         client.disconnect(wait=0)
 
 
+def _can_log_in(stack, jid) -> bool:
+    async def attempt():
+        try:
+            client = await connect(stack, jid, PASSWORD)
+        except Exception:
+            return False
+        client.disconnect(wait=0)
+        return True
+
+    return asyncio.run(attempt())
+
+
 def test_sign_up_then_chat_in_a_new_room_archived_in_postgresql(production):
-    response = Browser(production.portal_port).sign_up("launcher", PASSWORD)
+    response = Browser(production).sign_up("launcher", PASSWORD)
     assert response.status == 302, response.text[:2000]
 
     jid, room = f"launcher@{DOMAIN}", f"launch@conference.{DOMAIN}"
-    # The bridge provisions the account in Prosody from the outbox.
+    # The bridge provisions the account in Prosody from the outbox; the client
+    # verifies Prosody's certificate against the CA that issued Caddy's.
     eventually(lambda: _can_log_in(production, jid), timeout=20)
     asyncio.run(_create_room_and_post(production, jid, room, "We are live."))
 
@@ -161,54 +217,23 @@ def test_sign_up_then_chat_in_a_new_room_archived_in_postgresql(production):
     assert any("We are live." in value for (value,) in archived)
 
 
-def _can_log_in(stack, jid) -> bool:
-    async def attempt():
-        try:
-            client = await connect(stack, jid, PASSWORD)
-        except Exception:
-            return False
-        client.disconnect(wait=0)
-        return True
-
-    return asyncio.run(attempt())
-
-
-def _served_certificate(port: int, ca_file) -> dict:
-    """STARTTLS on the c2s port, verifying the server against `ca_file`."""
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(
-            f"<?xml version='1.0'?><stream:stream to='{DOMAIN}' version='1.0' "
-            "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>".encode()
-        )
-        received = b""
-        while b"</stream:features>" not in received:
-            received += sock.recv(4096)
-        sock.sendall(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
-        assert b"proceed" in sock.recv(4096)
-        context = ssl.create_default_context(cafile=str(ca_file))
-        with context.wrap_socket(sock, server_hostname=DOMAIN) as tls:
-            return tls.getpeercert()
-
-
 def test_renewed_certificate_is_served_without_restarting_prosody(production, tmp_path):
     prosody = next(p for p in production.processes if p.name == "prosody")
-    before = _served_certificate(production.c2s_port, production.ca_file)
-    # The proxy renews: a new certificate and key land in its store.
+    issued = production.caddy_data / "caddy" / "certificates" / "local" / DOMAIN
+    originals = {path: path.read_bytes() for path in issued.glob(f"{DOMAIN}.*")}
+    assert served_certificate(production.c2s_port, production.ca_file)
+    # A renewal: a new certificate and key land in Caddy's storage.
     ensure_dev_certificate(tmp_path, DOMAIN)
-    for suffix in (".key", ".crt"):
-        target = production.ca_file.with_suffix(suffix)
-        target.write_bytes((tmp_path / f"{DOMAIN}{suffix}").read_bytes())
-
-    eventually(lambda: "certificates renewed" in prosody.output(), timeout=10)
-    after = eventually(
-        lambda: _try_served_certificate(production.c2s_port, production.ca_file), timeout=10
-    )
-    assert after["serialNumber"] != before["serialNumber"]
-    assert prosody.popen.poll() is None
-
-
-def _try_served_certificate(port, ca_file):
+    renewed = tmp_path / f"{DOMAIN}.crt"
     try:
-        return _served_certificate(port, ca_file)
-    except ssl.SSLError:
-        return None
+        for suffix in (".key", ".crt"):
+            (issued / f"{DOMAIN}{suffix}").write_bytes(
+                (tmp_path / f"{DOMAIN}{suffix}").read_bytes()
+            )
+        assert eventually(lambda: served_certificate(production.c2s_port, renewed), timeout=10)
+        assert "certificates renewed" in prosody.output()
+        assert prosody.popen.poll() is None
+    finally:
+        for path, content in originals.items():
+            path.write_bytes(content)
+        eventually(lambda: served_certificate(production.c2s_port, production.ca_file), timeout=10)
