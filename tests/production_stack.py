@@ -275,13 +275,13 @@ class Browser:
     def origin(self) -> str:
         return f"https://{self.host}:{self.stack.https_port}"
 
-    def _connection(self):
+    def connection(self):
         if self.stack is not None:
             return ProxyConnection(self.stack.https_port, self.host, self.stack.ca_file)
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
 
     def request(self, method, path, body=None, headers=None):
-        connection = self._connection()
+        connection = self.connection()
         sent = dict(headers or {})
         if self.stack is None:
             sent["Host"] = self.host

@@ -110,7 +110,7 @@ def test_proxy_serves_collected_static_files_itself(production):
 
 def test_web_chat_websocket_on_the_portal_origin_reaches_prosody(production):
     browser = Browser(production)
-    connection = browser._connection()
+    connection = browser.connection()
     connection.connect()
     sock = connection.sock
     sock.sendall(
