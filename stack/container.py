@@ -66,14 +66,16 @@ def run_prosody(env) -> int:
         group=user or None,
         extra_groups=[] if user else None,
     )
-    forward = lambda signum, _frame: prosody.send_signal(signum)  # noqa: E731
+
+    def forward(signum, _frame):
+        prosody.send_signal(signum)
+
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, forward)
+    interval = float(env.get("PROSODY_CERTS_CHECK_SECONDS") or CERT_CHECK_SECONDS)
     while True:
         try:
-            return prosody.wait(
-                timeout=float(env.get("PROSODY_CERTS_CHECK_SECONDS") or CERT_CHECK_SECONDS)
-            )
+            return prosody.wait(timeout=interval)
         except subprocess.TimeoutExpired:
             if store.install():
                 if user:

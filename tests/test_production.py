@@ -237,3 +237,20 @@ def test_renewed_certificate_is_served_without_restarting_prosody(production, tm
         for path, content in originals.items():
             path.write_bytes(content)
         eventually(lambda: served_certificate(production.c2s_port, production.ca_file), timeout=10)
+
+
+def test_bridge_health_check_fails_while_an_outbox_row_waits_too_long(production):
+    # A row no handler takes stays pending: what a stuck or disconnected bridge leaves.
+    production.database.query(
+        "INSERT INTO outbox_outboxentry (topic, key, state, created_at, attempts,"
+        " next_attempt_at, claimed_by, last_error)"
+        " VALUES ('nobody-handles', 'x', 'pending', now() - interval '10 minutes', 0,"
+        " now() - interval '10 minutes', '', '') RETURNING id"
+    )
+    try:
+        assert run_container_command(production, "health", "bridge").returncode == 1
+    finally:
+        production.database.query(
+            "DELETE FROM outbox_outboxentry WHERE topic = 'nobody-handles' RETURNING id"
+        )
+    assert run_container_command(production, "health", "bridge").returncode == 0
