@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -25,6 +26,7 @@ from tests.xmpp_client import connect, eventually, logged_in
 pytestmark = pytest.mark.slow
 
 PASSWORD = "a long production passphrase"
+UPLOAD = "urn:xmpp:http:upload:0"
 
 
 def require(available: bool, message: str) -> None:
@@ -254,3 +256,39 @@ def test_bridge_health_check_fails_while_an_outbox_row_waits_too_long(production
             "DELETE FROM outbox_outboxentry WHERE topic = 'nobody-handles' RETURNING id"
         )
     assert run_container_command(production, "health", "bridge").returncode == 0
+
+
+async def _upload_slot(stack, jid, size):
+    """XEP-0363: ask the upload component for a slot (PUT and GET URLs)."""
+    client = await connect(stack, jid, PASSWORD)
+    try:
+        iq = client.make_iq_get(ito=f"upload.{DOMAIN}")
+        iq.append(
+            ET.fromstring(
+                f"<request xmlns='{UPLOAD}' filename='hello.txt' size='{size}'"
+                " content-type='text/plain'/>"
+            )
+        )
+        slot = (await iq.send(timeout=10)).xml.find(f"{{{UPLOAD}}}slot")
+        put = slot.find(f"{{{UPLOAD}}}put")
+        headers = {h.get("name"): h.text for h in put.findall(f"{{{UPLOAD}}}header")}
+        return put.get("url"), headers, slot.find(f"{{{UPLOAD}}}get").get("url")
+    finally:
+        client.disconnect(wait=0)
+
+
+def test_files_shared_in_chats_travel_through_the_portal_origin(production):
+    assert Browser(production).sign_up("sharer", PASSWORD).status == 302
+    jid = f"sharer@{DOMAIN}"
+    eventually(lambda: _can_log_in(production, jid), timeout=20)
+    content = b"hello from a chat"
+    put_url, put_headers, get_url = asyncio.run(_upload_slot(production, jid, len(content)))
+    assert put_url.startswith(f"https://{WEB_HOST}/file_share/")
+    path = put_url.removeprefix(f"https://{WEB_HOST}")
+
+    browser = Browser(production)
+    put = browser.request("PUT", path, content, {"Content-Type": "text/plain", **put_headers})
+    assert put.status == 201, put.text
+    fetched = browser.request("GET", get_url.removeprefix(f"https://{WEB_HOST}"))
+    assert fetched.status == 200 and fetched.body == content
+    assert "sandbox" in fetched.getheader("Content-Security-Policy")
