@@ -24,6 +24,7 @@ from stack.tls import CertificateStore
 REPO_DIR = Path(__file__).resolve().parent.parent
 PORTAL_DIR = REPO_DIR / "portal"
 CERT_CHECK_SECONDS = 3600
+FIRST_CERT_CHECK_SECONDS = 10
 
 
 def runtime_dir(env) -> Path:
@@ -73,15 +74,22 @@ def run_prosody(env) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, forward)
     interval = float(env.get("PROSODY_CERTS_CHECK_SECONDS") or CERT_CHECK_SECONDS)
+    reload_due = False
     while True:
+        # Look often while some certificate is still missing (first start).
+        timeout = interval if store.complete() else min(interval, FIRST_CERT_CHECK_SECONDS)
         try:
-            return prosody.wait(timeout=interval)
+            return prosody.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             if store.install():
+                reload_due = True
                 if user:
                     subprocess.run(["chown", "-R", f"{user}:{user}", str(store.target)])
+            # Until its event loop runs, Prosody has no SIGHUP handler: it would die.
+            if reload_due and prosody_healthy(env):
                 print("certificates renewed: reloading Prosody", flush=True)
                 prosody.send_signal(signal.SIGHUP)
+                reload_due = False
 
 
 def portal_healthy(env) -> bool:
@@ -99,9 +107,22 @@ def portal_healthy(env) -> bool:
         return False
 
 
-def prosody_healthy(env) -> bool:
+def prosody_healthy(env, timeout: float = 3.0) -> bool:
+    """Prosody serves clients: a stream header on the c2s port gets stream features."""
+    port = int(env.get("PROSODY_C2S_PORT") or 5222)
+    header = (
+        f"<?xml version='1.0'?><stream:stream to='{env.get('CHATBOARD_DOMAIN') or 'localhost'}'"
+        " version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>"
+    )
     try:
-        with socket.create_connection(("127.0.0.1", int(env.get("PROSODY_C2S_PORT") or 5222)), 3):
+        with socket.create_connection(("127.0.0.1", port), timeout) as sock:
+            sock.sendall(header.encode())
+            received = b""
+            while b"features" not in received:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    return False
+                received += chunk
             return True
     except OSError:
         return False

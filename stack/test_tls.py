@@ -23,11 +23,17 @@ def test_certificates_are_copied_from_caddy_layout_and_changes_reported(tmp_path
     assert (target / "example.org.crt").read_text() == "chain 1"
     assert (target / "example.org.key").stat().st_mode & 0o777 == 0o600
     assert not (target / "conference.example.org.crt").exists()
+    assert not store.complete()  # the container keeps looking often
     assert store.install() is False  # nothing new: no reload
 
     write(issuer / "example.org.crt", "chain 2")
     assert store.install() is True
     assert (target / "example.org.crt").read_text() == "chain 2"
+
+    conference = issuer.parent / "conference.example.org"
+    write(conference / "conference.example.org.crt", "chain")
+    write(conference / "conference.example.org.key", "key")
+    assert store.install() is True and store.complete()
 
 
 def test_operator_files_in_certbot_layout_and_newest_wins(tmp_path):

@@ -167,6 +167,7 @@ class ProductionStack:
             "default_bind 127.0.0.1",
             f"http_port {free_port()}",
             f"https_port {self.https_port}",
+            "servers {\n protocols h1 h2\n}",  # no HTTP/3 listener on a UDP port
         ]
         return {
             "PATH": os.environ["PATH"],
@@ -192,15 +193,9 @@ class ProductionStack:
         python = sys.executable
         prosody = self._process("prosody", [python, "-m", "stack.container", "prosody"])
         portal = self._process("portal", [python, "-m", "stack.container", "portal"])
-        caddyfile = str(REPO_DIR / "deploy" / "Caddyfile")
-        proxy = self._process(
-            "proxy",
-            ["caddy", "run", "--config", caddyfile, "--adapter", "caddyfile"],
-            self._proxy_environment(),
-        )
+        self._start_proxy()
         wait_for_port("127.0.0.1", self.c2s_port, 20, prosody.popen)
         wait_for_port("127.0.0.1", self.component_port, 20, prosody.popen)
-        wait_for_port("127.0.0.1", self.https_port, 20, proxy.popen)
         wait_for_port("127.0.0.1", self.portal_port, 120, portal.popen)
         bridge = self._process("bridge", [python, "-m", "bridge"])
         eventually(lambda: "connected to Prosody" in bridge.output(), timeout=20)
@@ -208,6 +203,29 @@ class ProductionStack:
         # Caddy issues as soon as they are in Caddy's storage.
         eventually(lambda: served_certificate(self.c2s_port, self.ca_file), timeout=30)
         return self
+
+    def _certificates_issued(self) -> bool:
+        issued = self.caddy_data / "caddy" / "certificates" / "local"
+        names = [WEB_HOST, DOMAIN, f"conference.{DOMAIN}", f"upload.{DOMAIN}"]
+        files = [issued / name / f"{name}{suffix}" for name in names for suffix in (".crt", ".key")]
+        return all(path.exists() and path.stat().st_size for path in files)
+
+    def _start_proxy(self) -> Process:
+        """Caddy, once it holds a certificate for every name. On empty storage,
+        Caddy 2.6 (Debian's) can lose one of its first certificates to its own
+        storage cleaner and retry only a minute later; a restart issues it at once."""
+        caddyfile = str(REPO_DIR / "deploy" / "Caddyfile")
+        argv = ["caddy", "run", "--config", caddyfile, "--adapter", "caddyfile"]
+        for _attempt in range(3):
+            proxy = self._process("proxy", argv, self._proxy_environment())
+            wait_for_port("127.0.0.1", self.https_port, 20, proxy.popen)
+            try:
+                eventually(self._certificates_issued, timeout=10)
+                return proxy
+            except AssertionError:
+                proxy.stop()
+                self.processes.remove(proxy)
+        raise RuntimeError("Caddy issued no certificate for some names")
 
     def stop(self) -> None:
         for process in reversed(self.processes):
