@@ -102,3 +102,17 @@ def test_signup_writes_the_account_and_its_outbox_row_together():
     assert (entry.topic, entry.key, entry.state) == ("account", "frank", "pending")
     user = User.objects.get()
     assert user.scram_stored_key and user.scram_server_key and user.scram_iterations >= 4096
+
+
+@pytest.mark.django_db
+def test_accounts_made_outside_the_signup_form_get_xmpp_credentials():
+    from accounts.scram import derive_scram_sha1
+
+    for user in (
+        User.objects.create_user("gina", password=PASSWORD),
+        User.objects.create_superuser("hank", "hank@example.org", PASSWORD),
+    ):
+        expected = derive_scram_sha1(PASSWORD, user.scram_iterations, salt=user.scram_salt)
+        assert user.scram_stored_key == expected.stored_key
+        assert user.scram_server_key == expected.server_key
+        assert user.check_password(PASSWORD)

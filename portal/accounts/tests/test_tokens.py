@@ -74,7 +74,7 @@ def test_prosody_refuses_bad_tokens(xmpp_server, synced_db):
         "another user's": mint_token("yolanda@localhost"),
         "forged": _token_for("xavier@localhost", now + 60).replace("cbt1.", "cbt1.9"),
         "truncated": good[:-8],
-        "wrong secret": "cbt1.%d.%s" % (now + 60, "0" * 64),
+        "wrong secret": f"cbt1.{now + 60}.{'0' * 64}",
     }
     accepted = [
         name for name, token in refused.items() if token_login(xmpp_server, "xavier", token)
