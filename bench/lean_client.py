@@ -5,6 +5,7 @@ client does only what a login and a chat message need, on asyncio streams."""
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import re
@@ -125,8 +126,6 @@ class LeanClient:
 
     def close(self) -> None:
         if self.writer is not None:
-            try:
+            with contextlib.suppress(RuntimeError, ConnectionError):
                 self.writer.write(b"</stream:stream>")
-            except (RuntimeError, ConnectionError):
-                pass
             self.writer.close()

@@ -2,8 +2,8 @@
 internal_hashed, by password (SCRAM-SHA-1) and by web token (PLAIN), in one run.
 
 The load tool (bench/lean_client.py) logs in over STARTTLS, verifying the
-certificate as a real client does, and binds a resource. Its own CPU time is reported beside Prosody's, so a result
-limited by the load tool shows as such.
+certificate as a real client does, and binds a resource. Its own CPU time is
+reported beside Prosody's, so a result limited by the load tool shows as such.
 """
 
 import asyncio
