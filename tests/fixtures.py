@@ -69,20 +69,20 @@ class XmppServer:
 
 
 def prosody_config(runtime_dir: Path, **overrides) -> ProsodyConfig:
-    return ProsodyConfig(
-        runtime_dir=runtime_dir,
-        domain=settings.XMPP_DOMAIN,
-        token_secret=settings.XMPP_TOKEN_SECRET,
-        bridge_secret=os.environ["BRIDGE_COMPONENT_SECRET"],
-        c2s_port=free_port(),
-        c2s_direct_tls_port=free_port(),
-        s2s_port=free_port(),
-        http_port=free_port(),
-        component_port=free_port(),
-        interfaces=["127.0.0.1"],
-        log_to_console=False,
-        **overrides,
-    )
+    values = {
+        "runtime_dir": runtime_dir,
+        "domain": settings.XMPP_DOMAIN,
+        "token_secret": settings.XMPP_TOKEN_SECRET,
+        "bridge_secret": os.environ["BRIDGE_COMPONENT_SECRET"],
+        "c2s_port": free_port(),
+        "c2s_direct_tls_port": free_port(),
+        "s2s_port": free_port(),
+        "http_port": free_port(),
+        "component_port": free_port(),
+        "interfaces": ["127.0.0.1"],
+        "log_to_console": False,
+    }
+    return ProsodyConfig(**{**values, **overrides})
 
 
 @pytest.fixture(scope="session")
