@@ -229,6 +229,41 @@ def test_avatar_set_from_an_xmpp_client_shows_in_the_portal(xmpp_server, synced_
 
 
 @pytest.mark.django_db(transaction=True)
+def test_avatar_the_pipeline_refuses_from_a_client_is_replaced_by_the_portal_one(
+    xmpp_server, synced_db
+):
+    alice = member(xmpp_server, "alice")
+    member(xmpp_server, "bob")
+    save_profile(alice, name="Alice", avatar=upload(image_bytes("red")))
+    eventually(lambda: not _pending_rows())
+    before = portal_profile("alice")
+    fake = b"<html><script>alert(1)</script></html>"
+
+    async def publish_fake_png():
+        async with logged_in(xmpp_server, "alice@localhost", PASSWORD) as client:
+            avatar = client.plugin["xep_0084"]
+            fake_id = hashlib.sha1(fake).hexdigest()
+            await avatar.publish_avatar(fake, timeout=5)
+            info = {"id": fake_id, "type": "image/png", "bytes": len(fake)}
+            await avatar.publish_avatar_metadata([info], timeout=5)
+
+    async def bob_reads_ids():
+        async with logged_in(xmpp_server, "bob@localhost", PASSWORD) as bob:
+
+            async def restored():
+                ids = await read_avatar_ids(bob, "alice@localhost")
+                return ids == [before.avatar_sha1] and ids
+
+            return await wait_async(restored)
+
+    asyncio.run(publish_fake_png())
+    eventually(lambda: "avatar of alice from an XMPP client refused" in synced_db.output())
+    assert asyncio.run(bob_reads_ids()) == [before.avatar_sha1]
+    after = portal_profile("alice")
+    assert (after.avatar, after.avatar_sha1) == (before.avatar, before.avatar_sha1)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_nickname_and_vcard_set_from_an_xmpp_client_show_in_the_portal(xmpp_server, synced_db):
     from outbox.models import OutboxEntry
 
