@@ -26,13 +26,24 @@ from pathlib import Path
 
 from django.conf import settings
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 AVATAR_SIZE = 256
 AVATAR_INPUT_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
 AVATAR_CONTENT_TYPE = "image/jpeg"
 AVATAR_FILE_NAME = re.compile(r"^[0-9a-f]{64}\.jpg$")
 JPEG_QUALITY = 85
+
+# EXIF orientation -> the transposition that makes the image upright.
+ORIENTATION_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 # What Pillow raises on files it cannot make sense of (damaged headers,
 # truncated data, oversized text chunks, bombs).
@@ -106,16 +117,28 @@ def _decode(data: bytes) -> Image.Image:
 
 
 def _square(image: Image.Image) -> Image.Image:
-    upright = ImageOps.exif_transpose(image)
-    if upright.mode in ("P", "PA", "LA", "RGBA") or "transparency" in upright.info:
-        rgba = upright.convert("RGBA")
+    orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    image = _shrink(image)
+    if transpose := ORIENTATION_TRANSPOSE.get(orientation):
+        image = image.transpose(transpose)
+    if image.mode in ("P", "PA", "LA", "RGBA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
         flat = Image.new("RGB", rgba.size, "white")
         flat.paste(rgba, mask=rgba.getchannel("A"))
     else:
-        flat = upright.convert("RGB")
+        flat = image.convert("RGB")
     square = ImageOps.fit(flat, (AVATAR_SIZE, AVATAR_SIZE), Image.Resampling.LANCZOS)
     # A fresh image from raw pixels carries no metadata of the original.
     return Image.frombytes("RGB", square.size, square.tobytes())
+
+
+def _shrink(image: Image.Image) -> Image.Image:
+    """Cheaply bring a big image down to twice the final size on its short side,
+    so the conversions that follow work on a fraction of the pixels."""
+    factor = min(image.size) // (AVATAR_SIZE * 2)
+    if factor < 2 or image.mode not in ("RGB", "RGBA", "L", "LA", "RGBX"):
+        return image
+    return image.reduce(factor)
 
 
 def avatar_dir() -> Path:

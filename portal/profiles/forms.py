@@ -22,9 +22,7 @@ class ProfileForm(forms.Form):
         required=False,
         allow_empty_file=True,  # refused below, with the pipeline's own message
         help_text=_("JPEG, PNG, GIF or WebP. It is cropped to a square."),
-        widget=forms.ClearableFileInput(
-            attrs={"accept": "image/jpeg,image/png,image/gif,image/webp"}
-        ),
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/gif,image/webp"}),
     )
     remove_avatar = forms.BooleanField(label=_("Remove my avatar"), required=False)
 
