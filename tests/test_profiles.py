@@ -136,7 +136,6 @@ def test_portal_profile_is_what_other_people_clients_read(xmpp_server, synced_db
     assert ids == [profile.avatar_sha1]
     assert nick == "Alice Liddell"
     assert latency < 1.5, f"published after {latency:.2f} s"
-    print(f"portal save to another client's read: {latency:.3f} s")
     assert "changed from a client" not in synced_db.output(), "the bridge's own write came back"
 
 
@@ -330,3 +329,28 @@ def _pending_rows():
     from outbox.models import OutboxEntry
 
     return list(OutboxEntry.objects.filter(state=OutboxEntry.State.PENDING))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_portal_edits_reach_a_connected_client_within_a_second(xmpp_server, synced_db):
+    editor = member(xmpp_server, "quick")
+    member(xmpp_server, "bob")
+    save_profile(editor, name="Quick 0")
+    eventually(lambda: not _pending_rows())
+
+    async def measure():
+        async with logged_in(xmpp_server, "bob@localhost", PASSWORD) as bob:
+            latencies = []
+            for round_ in range(1, 6):
+                started = time.monotonic()
+                await asyncio.to_thread(save_profile, editor, name=f"Quick {round_}")
+
+                async def seen(expected=f"Quick {round_}"):
+                    return (await read_vcard(bob, "quick@localhost"))["FN"] == expected
+
+                await wait_async(seen, timeout=5, interval=0.01)
+                latencies.append(time.monotonic() - started)
+            return latencies
+
+    latencies = asyncio.run(measure())
+    assert max(latencies) < 1.0, [f"{t:.3f}" for t in latencies]
