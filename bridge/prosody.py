@@ -4,6 +4,7 @@ Every operation is idempotent (create-if-missing, set-to-value): replaying an
 outbox row or reconciling twice does no harm.
 """
 
+import asyncio
 import base64
 import binascii
 import uuid
@@ -128,7 +129,9 @@ class AvatarRecord:
 class ProsodyProfiles:
     """Reads and writes people's profiles as they would themselves, through
     mod_privilege (XEP-0356): the component wraps an IQ from the user's bare
-    JID, which is also how mod_chatboard_profiles tells our writes apart."""
+    JID, which is also how mod_chatboard_profiles tells our writes apart.
+    The wrapping is done here rather than by slixmpp's xep_0356 plugin so that
+    every failure, the wrapped IQ's own included, becomes a ProsodyError."""
 
     def __init__(self, component: BridgeComponent):
         self.component = component
@@ -186,9 +189,11 @@ class ProsodyProfiles:
         return None if item is None or not len(item) else item[0]
 
     async def read_profile(self, username: str) -> ProfileRecord:
-        vcard = await self._last_item(username, VCARD4_NODE)
-        nick = await self._last_item(username, NICK_NODE)
-        metadata = await self._last_item(username, AVATAR_METADATA_NODE)
+        vcard, nick, metadata = await asyncio.gather(
+            self._last_item(username, VCARD4_NODE),
+            self._last_item(username, NICK_NODE),
+            self._last_item(username, AVATAR_METADATA_NODE),
+        )
         info = None if metadata is None else metadata.find("{urn:xmpp:avatar:metadata}info")
         return ProfileRecord(
             name=_vcard4_text(vcard, "fn"),
