@@ -102,9 +102,10 @@ class ProfileSync:
             await self.prosody.set_vcard(
                 state.username, name=state.name, about=state.about, avatar=avatar
             )
-            if avatar:
-                await self.prosody.open_node(state.username, AVATAR_DATA_NODE)
-                await self.prosody.open_node(state.username, AVATAR_METADATA_NODE)
+            # A node a client created first may be contacts-only: open it to everyone.
+            nodes = [VCARD4_NODE, *((AVATAR_DATA_NODE, AVATAR_METADATA_NODE) if avatar else ())]
+            for node in nodes:
+                await self.prosody.open_node(state.username, node)
         wrote_nick = actual.nick != state.name
         if wrote_nick:
             await self.prosody.set_nick(state.username, state.name)
