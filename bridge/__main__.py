@@ -9,7 +9,8 @@ from bridge.accounts import AccountSync
 from bridge.component import BridgeComponent
 from bridge.config import BridgeConfig
 from bridge.outbox import OutboxConsumer
-from bridge.prosody import ProsodyAccounts
+from bridge.profiles import ProfileSync
+from bridge.prosody import ProsodyAccounts, ProsodyProfiles
 from bridge.reconciler import Reconciler
 
 log = logging.getLogger("bridge")
@@ -20,8 +21,10 @@ async def main() -> None:
     portal.setup_django()
     component = BridgeComponent(config)
     accounts = AccountSync(ProsodyAccounts(component), config)
-    consumer = OutboxConsumer(component, {"account": accounts.apply}, config.poll_interval)
-    reconciler = Reconciler(component, [accounts], config.reconcile_interval)
+    profiles = ProfileSync(ProsodyProfiles(component), component)
+    handlers = {"account": accounts.apply, "profile": profiles.apply}
+    consumer = OutboxConsumer(component, handlers, config.poll_interval)
+    reconciler = Reconciler(component, [accounts, profiles], config.reconcile_interval)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -30,6 +33,7 @@ async def main() -> None:
 
     component.start()
     tasks = [asyncio.create_task(consumer.run()), asyncio.create_task(reconciler.run())]
+    tasks.append(asyncio.create_task(profiles.listen()))
     await stop.wait()
     log.info("stopping")
     for task in tasks:

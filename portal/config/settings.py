@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "accounts",
     "outbox",
     "status",
+    "profiles",
     "csp",
 ]
 
@@ -160,6 +161,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# Avatar uploads above either limit are refused before their pixels are decoded.
+AVATAR_MAX_BYTES = env_int("AVATAR_MAX_BYTES", 10 * 1024 * 1024)
+AVATAR_MAX_PIXELS = env_int("AVATAR_MAX_PIXELS", 40_000_000)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

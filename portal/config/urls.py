@@ -11,4 +11,5 @@ urlpatterns = [
     path("chat/credentials", chat_credentials, name="chat-credentials"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("", include("profiles.urls")),
 ]
