@@ -3,7 +3,10 @@ Caddy: what `docker compose up` starts, minus the containers
 (tests/production_stack.py)."""
 
 import asyncio
+import io
 import os
+import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -292,3 +295,54 @@ def test_files_shared_in_chats_travel_through_the_portal_origin(production):
     fetched = browser.request("GET", get_url.removeprefix(f"https://{WEB_HOST}"))
     assert fetched.status == 200 and fetched.body == content
     assert "sandbox" in fetched.getheader("Content-Security-Policy")
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _multipart(fields: dict[str, str], files: dict[str, tuple[str, str, bytes]]):
+    boundary = secrets.token_hex(16)
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    for name, (file_name, content_type, data) in files.items():
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}";'
+            f' filename="{file_name}"\r\nContent-Type: {content_type}\r\n\r\n'.encode()
+            + data
+            + b"\r\n"
+        )
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def test_avatars_uploaded_in_the_portal_are_served_by_the_proxy(production):
+    browser = Browser(production)
+    assert browser.sign_up("pictured", PASSWORD).status == 302
+    page = browser.request("GET", "/profile/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    body, content_type = _multipart(
+        {"csrfmiddlewaretoken": token, "name": "Pictured", "about": ""},
+        {"avatar": ("me.png", "image/png", _png())},
+    )
+    saved = browser.request(
+        "POST",
+        "/profile/",
+        body,
+        {"Content-Type": content_type, "Origin": browser.origin, "Referer": browser.origin + "/"},
+    )
+    assert saved.status == 302, saved.text[:2000]
+
+    url = re.search(r"/media/avatars/[0-9a-f]+\.jpg", browser.request("GET", "/profile/").text)
+    avatar = browser.request("GET", url.group(0))
+    assert avatar.status == 200
+    assert avatar.body.startswith(b"\xff\xd8")  # the JPEG the portal encoded
+    assert avatar.getheader("ETag")  # Caddy's file server, not the portal's view
+    assert avatar.getheader("Cache-Control") == "public, max-age=31536000, immutable"
+    assert avatar.getheader("Content-Security-Policy") == "default-src 'none'; sandbox"
