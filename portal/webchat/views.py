@@ -10,7 +10,7 @@ from webchat.targets import InvalidTarget, target_from_query
 
 
 def chat_texts() -> dict:
-    """What the page says when the chat cannot start, in the person's language."""
+    """What the page's script says, in the person's language."""
     return {
         "portal_unreachable": _("The portal could not be reached to sign you in to the chat."),
         "not_logged_in": _("You are not logged in to the portal any more."),
@@ -19,6 +19,7 @@ def chat_texts() -> dict:
         "server_unreachable": _("The chat server could not be reached."),
         "connection_lost": _("The connection to the chat server was lost."),
         "logged_out": _("You have logged out of the portal, so the chat was closed."),
+        "private_messages": _("Private messages"),
     }
 
 

@@ -110,6 +110,25 @@ converse.plugins.add("chatboard-no-footer", {
   },
 });
 
+converse.plugins.add("chatboard-private-label", {
+  // Private messages to and from a room occupant open in the room's sidebar;
+  // the label says so in the person's language (the CSS shows it).
+  initialize() {
+    const { api } = this._converse;
+    const Occupant = api.elements.registry["converse-muc-occupant"];
+    api.elements.define(
+      "converse-muc-occupant",
+      class extends Occupant {
+        connectedCallback() {
+          super.connectedCallback();
+          this.classList.add("chatboard-private");
+          this.style.setProperty("--private-label", JSON.stringify(texts.private_messages));
+        }
+      },
+    );
+  },
+});
+
 converse.plugins.add("chatboard-session", {
   initialize() {
     const { _converse } = this;
@@ -191,7 +210,7 @@ if ("BroadcastChannel" in window) {
 
 converse.initialize({
   ...converseSettings,
-  whitelisted_plugins: ["chatboard-no-footer", "chatboard-session"],
+  whitelisted_plugins: ["chatboard-no-footer", "chatboard-private-label", "chatboard-session"],
   // Tokens are checked by Prosody's PLAIN only; Strophe never falls back after a
   // failed SASL mechanism, so it must not pick SCRAM.
   connection_options: { mechanisms: [Strophe.SASLPlain] },
