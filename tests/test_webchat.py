@@ -224,3 +224,30 @@ def test_logout_in_another_tab_closes_the_chat(live_server, xmpp_server, synced_
     expect(status).to_contain_text("You have logged out of the portal")
     expect(status.get_by_role("link", name="Log in")).to_be_visible()
     expect(gus.page.locator("converse-root")).to_be_hidden()
+
+
+def test_lost_connection_is_retried_a_few_times_then_shown(
+    live_server, xmpp_server, synced_db, open_browser
+):
+    hana = open_browser("hana")
+    sign_up(hana, live_server.url, "hana")
+    wait_until_provisioned(xmpp_server, "hana")
+    open_chat_page(hana, f"{live_server.url}/chat/")
+
+    def websockets():
+        return len([url for url in hana.requests if url.endswith("/xmpp-websocket")])
+
+    xmpp_server.stop()
+    try:
+        status = hana.page.locator("#chat-status")
+        expect(status).to_contain_text("The connection to the chat server was lost.", timeout=20_000)
+        attempts = websockets()
+        hana.page.wait_for_timeout(5000)
+        assert websockets() == attempts, "no more attempts once the failure is shown"
+        assert attempts <= 1 + 3  # the session, then at most three reconnects
+        hana.screenshot("chat-connection-lost")
+    finally:
+        xmpp_server.start()
+    status.get_by_role("button", name="Try again").click()
+    hana.page.locator("converse-user-profile .username").wait_for()
+    expect(status).to_be_hidden()

@@ -56,7 +56,6 @@ def converse_settings(request) -> dict:
         "reuse_scram_keys": False,  # tokens expire; never keep login material around
         "persistent_store": "IndexedDB",
         "clear_cache_on_logout": True,
-        "message_archiving": "always",
         "muc_show_logs_before_join": True,
         "play_sounds": True,
         "show_client_info": False,
