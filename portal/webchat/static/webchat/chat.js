@@ -3,8 +3,9 @@
 //
 // Converse is given no `credentials_url`: with one it re-fetches every 2 s
 // forever when the portal or Prosody says no. This script fetches a fresh
-// token once per login attempt (first load, retry, reconnect after a drop)
-// and stops at the first failure.
+// token once per login attempt (first load, retry button, reconnect after a
+// drop). A refused token or a failed fetch stops at once; a dropped session
+// gets three reconnects; then the page says what failed and offers a retry.
 
 const converse = window.converse;
 const { Strophe } = converse.env;
@@ -174,12 +175,9 @@ converse.plugins.add("chatboard-session", {
       lastFailure = null;
       hideFailure();
     };
-    api.listen.on("reconnected", onConnected);
-    api.listen.once("connected", () => {
-      onConnected();
-      api.waitUntil("chatBoxesFetched").then(openTarget);
-    });
     api.listen.on("connected", onConnected);
+    api.listen.on("reconnected", onConnected);
+    api.listen.once("connected", () => api.waitUntil("chatBoxesFetched").then(openTarget));
 
     retryButton.addEventListener("click", () => {
       hideFailure();
