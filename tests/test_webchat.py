@@ -240,7 +240,8 @@ def test_lost_connection_is_retried_a_few_times_then_shown(
     xmpp_server.stop()
     try:
         status = hana.page.locator("#chat-status")
-        expect(status).to_contain_text("The connection to the chat server was lost.", timeout=20_000)
+        lost = "The connection to the chat server was lost."
+        expect(status).to_contain_text(lost, timeout=20_000)
         attempts = websockets()
         hana.page.wait_for_timeout(5000)
         assert websockets() == attempts, "no more attempts once the failure is shown"
