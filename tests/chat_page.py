@@ -22,6 +22,15 @@ def sign_up(person: Person, base_url: str, username: str, password: str = PASSWO
     page.wait_for_url(f"{base_url}/")
 
 
+def log_in(person: Person, base_url: str, username: str, password: str = PASSWORD) -> None:
+    page = person.page
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("input[name=login]", username)
+    page.fill("input[name=password]", password)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(f"{base_url}/")
+
+
 def wait_until_provisioned(xmpp_server, username: str, password: str = PASSWORD) -> None:
     """The bridge has created the XMPP account the chat will log in to."""
     jid = f"{username}@{xmpp_server.domain}"

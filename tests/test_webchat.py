@@ -9,6 +9,7 @@ from tests.chat_page import (
     back_to_participants,
     chat,
     leave_room,
+    log_in,
     message,
     notification,
     occupant,
@@ -95,6 +96,12 @@ def test_two_people_talk_in_a_room_in_private_and_one_to_one(
     expect(message(room(ann, lobby), "Hello Ben, welcome to the lobby")).to_be_visible()
     expect(message(room(ann, lobby), "Thanks Ann, glad to be here")).to_be_visible()
     ann.screenshot("room-history-after-reload")
+    # On another device (no browser storage at all) the history comes from Prosody.
+    laptop = open_browser("ann-laptop")
+    log_in(laptop, live_server.url, "ann")
+    open_chat_page(laptop, f"{live_server.url}/chat/?room=lobby")
+    expect(message(room(laptop, lobby), "Hello Ben, welcome to the lobby")).to_be_visible()
+    expect(message(room(laptop, lobby), "Thanks Ann, glad to be here")).to_be_visible()
 
     # Ben comes back to the room and leaves it; Ann sees him go.
     open_chat_page(ben, f"{live_server.url}/chat/?room=lobby")
@@ -110,7 +117,7 @@ def test_two_people_talk_in_a_room_in_private_and_one_to_one(
         nav.get_by_role("link", name=name, exact=True).click(trial=True)
 
     # Nothing but the portal and Prosody was contacted.
-    for person in (ann, ben):
+    for person in (ann, ben, laptop):
         assert person.hosts() <= allowed_hosts(live_server, xmpp_server), person.requests
 
 
@@ -123,6 +130,7 @@ def test_logged_out_visitor_to_chat_gets_the_login_page(live_server, open_browse
     expect(visitor.page.locator("input[name=login]")).to_be_visible()
     expect(visitor.page.locator("converse-root")).to_have_count(0)
     visitor.screenshot("chat-anonymous-login-page")
+    assert visitor.hosts() == {live_server.url.split("://", 1)[1]}
 
 
 def test_portal_and_chat_speak_russian(live_server, xmpp_server, synced_db, open_browser):
