@@ -168,6 +168,8 @@ def test_failing_credentials_are_shown_once_with_a_retry(
     cleo.page.wait_for_timeout(5000)  # Converse alone would have retried twice by now
     assert len(credentials_requests(cleo)) == 1
     cleo.screenshot("chat-credentials-failed")
+    # Converse's hidden login form fetched nothing from outside either.
+    assert cleo.hosts() <= allowed_hosts(live_server, xmpp_server), cleo.requests
 
     settings.XMPP_TOKEN_SECRET = secret
     status.get_by_role("button", name="Try again").click()
