@@ -70,7 +70,6 @@ def page_settings(request, target: ChatTarget | None) -> dict:
     """What the page's own script needs besides Converse's settings."""
     return {
         "credentials_url": reverse("chat-credentials"),
-        "login_url": settings.LOGIN_URL,
         "logout_url": reverse("account_logout"),
         "username": request.user.username,
         "target": {"kind": target.kind, "jid": target.jid} if target else None,
