@@ -50,10 +50,11 @@ class Person:
         return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    # Playwright's sync API keeps an event loop in this thread; the portal's ORM
-    # calls from the test body are still plain synchronous code.
+    # Playwright's sync API keeps an event loop in this thread while it runs;
+    # module scope ends it before other modules' tests run their own loops.
+    # The portal's ORM calls from the test body are still plain synchronous code.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
