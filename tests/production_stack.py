@@ -137,6 +137,7 @@ class ProductionStack:
             "XMPP_TOKEN_SECRET": secrets.token_urlsafe(48),
             "BRIDGE_COMPONENT_SECRET": secrets.token_urlsafe(48),
             "DATABASE_URL": self.database.url,
+            "XMPP_WEBSOCKET_URL": "/xmpp-websocket",
             "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
             "PORTAL_PORT": str(self.portal_port),
             "PORTAL_BIND": "127.0.0.1",

@@ -6,6 +6,7 @@ from pathlib import Path
 import dj_database_url
 
 from config.env import env_bool, env_int, env_list, env_str
+from webchat import converse_dist
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = BASE_DIR.parent
@@ -22,6 +23,9 @@ XMPP_TOKEN_LIFETIME = min(env_int("XMPP_TOKEN_LIFETIME", 300), 300)
 PROSODY_HOST = env_str("PROSODY_HOST", "127.0.0.1")
 PROSODY_C2S_PORT = env_int("PROSODY_C2S_PORT", 5222)
 PROSODY_HTTP_PORT = env_int("PROSODY_HTTP_PORT", 5280)
+# Prosody's websocket as the browser reaches it: a path ("/xmpp-websocket") means the
+# portal's own origin behind the proxy; empty means ws://PROSODY_HOST:PROSODY_HTTP_PORT.
+XMPP_WEBSOCKET_URL = env_str("XMPP_WEBSOCKET_URL", "")
 # SCRAM iteration count for the credentials the portal derives for Prosody.
 XMPP_SCRAM_ITERATIONS = env_int("XMPP_SCRAM_ITERATIONS", 10000)
 
@@ -48,6 +52,7 @@ INSTALLED_APPS = [
     "outbox",
     "status",
     "profiles",
+    "webchat",
     "csp",
 ]
 
@@ -76,6 +81,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -154,13 +160,23 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = RUNTIME_DIR / "static"
-MEDIA_URL = "/media/"
-MEDIA_ROOT = Path(env_str("CHATBOARD_MEDIA_ROOT", str(RUNTIME_DIR / "media")))
-# Compressed copies next to each collected file: the proxy serves them directly.
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "webchat.finders.ConverseFinder",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Production serves collected, hashed, gzipped files cached for a year.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "webchat.storage.StaticStorage"
+    },
 }
+WHITENOISE_ADD_HEADERS_FUNCTION = converse_dist.add_cache_headers
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env_str("CHATBOARD_MEDIA_ROOT", str(RUNTIME_DIR / "media")))
 # Avatar uploads above either limit are refused before their pixels are decoded.
 AVATAR_MAX_BYTES = env_int("AVATAR_MAX_BYTES", 10 * 1024 * 1024)
 AVATAR_MAX_PIXELS = env_int("AVATAR_MAX_PIXELS", 40_000_000)
@@ -188,28 +204,26 @@ if not DEBUG:
     ALLAUTH_TRUSTED_PROXY_COUNT = env_int("ALLAUTH_TRUSTED_PROXY_COUNT", 1)
 
 # Content-Security-Policy: the portal's pages and the web chat (Converse.js),
-# all served from this origin, and nothing else. The chat talks XMPP over a
-# websocket: in production on this origin (the proxy forwards /xmpp-websocket to
-# Prosody); in development straight to Prosody's own port on this machine.
-XMPP_WEBSOCKET_URL = env_str(
-    "XMPP_WEBSOCKET_URL",
-    f"wss://{WEB_HOST}/xmpp-websocket"
-    if WEB_HOST
-    else f"ws://localhost:{PROSODY_HTTP_PORT}/xmpp-websocket",
-)
+# all served from this origin, and nothing else. The chat's XMPP websocket (see
+# XMPP_WEBSOCKET_URL above): in production on this origin, which the proxy forwards
+# to Prosody; in development Prosody's own port, known only once it has started.
+if XMPP_WEBSOCKET_URL.startswith("/"):
+    CHAT_WEBSOCKET_SOURCES = [f"wss://{WEB_HOST}{XMPP_WEBSOCKET_URL}"] if WEB_HOST else []
+elif XMPP_WEBSOCKET_URL:
+    CHAT_WEBSOCKET_SOURCES = [XMPP_WEBSOCKET_URL]
+else:
+    CHAT_WEBSOCKET_SOURCES = [f"ws://{PROSODY_HOST}:*"]
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        # OMEMO's crypto is WebAssembly, compiled from a file on this origin.
-        "script-src": ["'self'", "'wasm-unsafe-eval'"],
+        "script-src": ["'self'"],
         # Converse's components set style attributes at run time.
         "style-src": ["'self'", "'unsafe-inline'"],
-        # Avatars arrive as data: URIs, uploads previews as blob: URLs.
+        # Avatars arrive as data: URIs, previews of files being shared as blob: URLs.
         "img-src": ["'self'", "data:", "blob:"],
         "media-src": ["'self'", "blob:"],
         "font-src": ["'self'"],
-        "connect-src": ["'self'", XMPP_WEBSOCKET_URL]
-        + (["ws://localhost:*", "ws://127.0.0.1:*"] if DEBUG else []),
+        "connect-src": ["'self'", *CHAT_WEBSOCKET_SOURCES],
         "worker-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
