@@ -4,6 +4,7 @@ Caddy: what `docker compose up` starts, minus the containers
 
 import asyncio
 import io
+import json
 import os
 import re
 import secrets
@@ -346,3 +347,31 @@ def test_avatars_uploaded_in_the_portal_are_served_by_the_proxy(production):
     assert avatar.getheader("ETag")  # Caddy's file server, not the portal's view
     assert avatar.getheader("Cache-Control") == "public, max-age=31536000, immutable"
     assert avatar.getheader("Content-Security-Policy") == "default-src 'none'; sandbox"
+
+
+def test_web_chat_page_connects_securely_on_its_own_origin(production):
+    browser = Browser(production)
+    assert browser.sign_up("chatter", PASSWORD).status == 302
+    page = browser.request("GET", "/chat/")
+    assert page.status == 200
+
+    found = re.search(
+        r'<script id="converse-settings" type="application/json">(.*?)</script>', page.text
+    )
+    converse = json.loads(found.group(1))
+    origin = f"{WEB_HOST}:{production.https_port}"
+    assert converse["websocket_url"] == f"wss://{origin}/xmpp-websocket"
+    # Converse's bundle: collected under a versioned path, served by Caddy compressed
+    # and cached for a year.
+    bundle = re.search(r'<script type="module" src="(/static/converse/[^"]+\.js)"', page.text)
+    asset = browser.request("GET", bundle.group(1), headers={"Accept-Encoding": "gzip"})
+    assert asset.status == 200
+    assert asset.getheader("Content-Encoding") == "gzip"
+    assert asset.getheader("Cache-Control") == "public, max-age=31536000, immutable"
+    # The page's own script: a hashed name, so also cached for a year.
+    script = re.search(
+        r'<script type="module" src="(/static/webchat/chat\.[0-9a-f]{12}\.js)"', page.text
+    )
+    assert browser.request("GET", script.group(1)).getheader("Cache-Control") == (
+        "public, max-age=31536000, immutable"
+    )
