@@ -11,6 +11,14 @@ RUN --mount=type=bind,target=/src \
         cp /src/package*.json ./ && npm ci --omit=dev --ignore-scripts --no-audit --no-fund; \
     fi
 
+# The portal with its translations compiled (*.mo files are build output).
+FROM debian:bookworm-slim AS messages
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gettext \
+    && rm -rf /var/lib/apt/lists/*
+COPY portal /portal
+RUN find /portal -name '*.po' -exec sh -c 'msgfmt --check -o "${1%.po}.mo" "$1"' _ {} \;
+
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -22,7 +30,7 @@ RUN python pinned-requirements.py --runtime pyproject.toml > requirements.txt \
     && pip install -r requirements.txt \
     && rm pinned-requirements.py requirements.txt
 COPY --from=webchat /build/node_modules ./node_modules
-COPY portal ./portal
+COPY --from=messages /portal ./portal
 COPY bridge ./bridge
 COPY stack ./stack
 RUN useradd --system --uid 10001 --home-dir /var/lib/chatboard chatboard \
