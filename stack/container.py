@@ -50,8 +50,8 @@ def run_portal(env) -> int:
 def run_prosody(env) -> int:
     config = ProsodyConfig.from_env(env, runtime_dir(env) / "prosody")
     names = [config.domain, f"conference.{config.domain}", f"upload.{config.domain}"]
-    source = env.get("PROSODY_CERTS_SOURCE")
-    store = CertificateStore(Path(source) if source else None, config.runtime_dir / "certs", names)
+    sources = [Path(p) for p in (env.get("PROSODY_CERTS_SOURCE") or "").split(os.pathsep) if p]
+    store = CertificateStore(sources, config.runtime_dir / "certs", names)
     store.install()
     # Until the proxy has obtained the real certificates (first start), Prosody
     # serves a self-signed one; the real ones replace it as soon as they appear.

@@ -17,7 +17,7 @@ def test_certificates_are_copied_from_caddy_layout_and_changes_reported(tmp_path
     issuer = source / "acme-v02.api.letsencrypt.org-directory" / "example.org"
     write(issuer / "example.org.crt", "chain 1")
     write(issuer / "example.org.key", "key 1")
-    store = CertificateStore(source, target, NAMES)
+    store = CertificateStore([source], target, NAMES)
 
     assert store.install() is True
     assert (target / "example.org.crt").read_text() == "chain 1"
@@ -36,15 +36,16 @@ def test_certificates_are_copied_from_caddy_layout_and_changes_reported(tmp_path
     assert store.install() is True and store.complete()
 
 
-def test_operator_files_in_certbot_layout_and_newest_wins(tmp_path):
-    source = tmp_path / "certs"
+def test_operator_files_in_certbot_layout_and_newest_wins_across_sources(tmp_path):
+    source = tmp_path / "letsencrypt"
+    operator = tmp_path / "certs"
     write(source / "live" / "conference.example.org" / "fullchain.pem", "old chain")
     write(source / "live" / "conference.example.org" / "privkey.pem", "old key")
-    write(source / "conference.example.org.crt", "new chain")
-    write(source / "conference.example.org.key", "new key")
+    write(operator / "conference.example.org.crt", "new chain")
+    write(operator / "conference.example.org.key", "new key")
     old = source / "live" / "conference.example.org" / "fullchain.pem"
     os.utime(old, (1, 1))
-    store = CertificateStore(source, tmp_path / "prosody", NAMES)
+    store = CertificateStore([source, operator], tmp_path / "prosody", NAMES)
 
     store.install()
 
@@ -54,6 +55,6 @@ def test_operator_files_in_certbot_layout_and_newest_wins(tmp_path):
 
 def test_a_certificate_without_its_key_is_ignored(tmp_path):
     write(tmp_path / "certs" / "example.org.crt", "chain")
-    store = CertificateStore(tmp_path / "certs", tmp_path / "prosody", NAMES)
+    store = CertificateStore([tmp_path / "certs"], tmp_path / "prosody", NAMES)
     assert store.install() is False
-    assert CertificateStore(None, tmp_path / "prosody", NAMES).install() is False
+    assert CertificateStore([], tmp_path / "prosody", NAMES).install() is False

@@ -6,32 +6,32 @@ from pathlib import Path
 
 
 class CertificateStore:
-    """Copies `<name>.crt`/`<name>.key` for each of Prosody's names from `source`
-    (searched at any depth: Caddy's `certificates/<issuer>/<name>/<name>.crt`, a flat
-    directory, or certbot's `<name>/fullchain.pem` + `privkey.pem`) into `target`,
-    the layout Prosody's `certificates` option discovers."""
+    """Copies `<name>.crt`/`<name>.key` for each of Prosody's names from the source
+    directories (searched at any depth: Caddy's `certificates/<issuer>/<name>/<name>.crt`,
+    a flat directory, or certbot's `<name>/fullchain.pem` + `privkey.pem`; the newest
+    wins) into `target`, the layout Prosody's `certificates` option discovers."""
 
-    def __init__(self, source: Path | None, target: Path, names: list[str]):
-        self.source = source
+    def __init__(self, sources: list[Path], target: Path, names: list[str]):
+        self.sources = sources
         self.target = target
         self.names = names
 
     def find(self, name: str) -> tuple[Path, Path] | None:
-        """The newest certificate and key for `name` under the source, if any."""
-        if self.source is None or not self.source.is_dir():
-            return None
-        pairs = [(crt, crt.with_suffix(".key")) for crt in self.source.rglob(f"{name}.crt")]
-        pairs += [
-            (chain, chain.with_name("privkey.pem"))
-            for chain in self.source.rglob("fullchain.pem")
-            if chain.parent.name == name
-        ]
+        """The newest certificate and key for `name` in the sources, if any."""
+        pairs = []
+        for source in (s for s in self.sources if s.is_dir()):
+            pairs += [(crt, crt.with_suffix(".key")) for crt in source.rglob(f"{name}.crt")]
+            pairs += [
+                (chain, chain.with_name("privkey.pem"))
+                for chain in source.rglob("fullchain.pem")
+                if chain.parent.name == name
+            ]
         pairs = [(crt, key) for crt, key in pairs if key.is_file()]
         return max(pairs, key=lambda pair: pair[0].stat().st_mtime, default=None)
 
     def complete(self) -> bool:
-        """Every name has a certificate in the source (trivially, without one)."""
-        return self.source is None or all(self.find(name) is not None for name in self.names)
+        """Every name has a certificate in the sources (trivially, without sources)."""
+        return not self.sources or all(self.find(name) is not None for name in self.names)
 
     def install(self) -> bool:
         """Copy what changed; True when Prosody must reload its certificates."""
