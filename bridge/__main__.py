@@ -9,8 +9,9 @@ from bridge.accounts import AccountSync
 from bridge.component import BridgeComponent
 from bridge.config import BridgeConfig
 from bridge.outbox import OutboxConsumer
-from bridge.prosody import ProsodyAccounts
+from bridge.prosody import ProsodyAccounts, ProsodyRooms
 from bridge.reconciler import Reconciler
+from bridge.rooms import RoomSync
 
 log = logging.getLogger("bridge")
 
@@ -20,8 +21,10 @@ async def main() -> None:
     portal.setup_django()
     component = BridgeComponent(config)
     accounts = AccountSync(ProsodyAccounts(component), config)
-    consumer = OutboxConsumer(component, {"account": accounts.apply}, config.poll_interval)
-    reconciler = Reconciler(component, [accounts], config.reconcile_interval)
+    rooms = RoomSync(ProsodyRooms(component), config)
+    handlers = {"account": accounts.apply, "room": rooms.apply}
+    consumer = OutboxConsumer(component, handlers, config.poll_interval)
+    reconciler = Reconciler(component, [accounts, rooms], config.reconcile_interval)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -30,6 +33,7 @@ async def main() -> None:
 
     component.start()
     tasks = [asyncio.create_task(consumer.run()), asyncio.create_task(reconciler.run())]
+    tasks.append(asyncio.create_task(rooms.run()))
     await stop.wait()
     log.info("stopping")
     for task in tasks:

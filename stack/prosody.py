@@ -46,6 +46,17 @@ def _int(env: dict, name: str, default: int) -> int:
         raise ConfigError(f"{name}={value!r} is not an integer") from None
 
 
+def _bool(env: dict, name: str, default: bool) -> bool:
+    value = (env.get(name) or "").lower()
+    if not value:
+        return default
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name}={env.get(name)!r} is not a boolean")
+
+
 @dataclass
 class ProsodyConfig:
     runtime_dir: Path
@@ -93,6 +104,7 @@ class ProsodyConfig:
             smacks_hibernation_time=_int(env, "PROSODY_SMACKS_HIBERNATION_TIME", 60),
             c2s_stanza_size_limit=_int(env, "PROSODY_STANZA_SIZE_LIMIT", 65536),
             c2s_rate=env.get("PROSODY_C2S_RATE", "50kb/s"),
+            restrict_room_creation=_bool(env, "PROSODY_RESTRICT_ROOM_CREATION", False),
         )
 
     @property

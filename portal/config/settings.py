@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "accounts",
     "outbox",
     "status",
+    "rooms",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,224 @@
+"""Rooms across the portal, the bridge and a real Prosody, seen from XMPP clients."""
+
+import asyncio
+import time
+
+import pytest
+from slixmpp.xmlstream import ET
+
+from tests.rooms_helpers import (
+    MUC,
+    join,
+    listed_rooms,
+    member,
+    new_room,
+    room_config,
+    run_as,
+    try_room_config,
+)
+from tests.xmpp_client import eventually
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+MUC_USER = "http://jabber.org/protocol/muc#user"
+BOOKMARKS = "urn:xmpp:bookmarks:1"
+
+
+def affiliations_in_prosody(server, owner, slug) -> dict[str, str]:
+    async def action(client):
+        found = {}
+        for kind in ("owner", "admin", "member", "outcast"):
+            jids = await client.plugin["xep_0045"].get_affiliation_list(
+                f"{slug}@{MUC}", kind, timeout=5
+            )
+            found.update({str(jid): kind for jid in jids})
+        return found
+
+    return run_as(server, owner, action)
+
+
+def bookmarks_of(server, username) -> dict[str, dict]:
+    """XEP-0402 bookmarks (PEP) and the XEP-0048 view mod_bookmarks derives from them."""
+
+    async def action(client):
+        iq = client.make_iq_get(ito=client.boundjid.bare)
+        pubsub = ET.SubElement(iq.xml, "{http://jabber.org/protocol/pubsub}pubsub")
+        ET.SubElement(pubsub, "{http://jabber.org/protocol/pubsub}items", {"node": BOOKMARKS})
+        try:
+            reply = await iq.send(timeout=5)
+            items = reply.xml.iter("{http://jabber.org/protocol/pubsub}item")
+            pep = {item.get("id"): item.find(f"{{{BOOKMARKS}}}conference").attrib for item in items}
+        except Exception:
+            pep = {}
+        iq = client.make_iq_get()
+        query = ET.SubElement(iq.xml, "{jabber:iq:private}query")
+        ET.SubElement(query, "{storage:bookmarks}storage")
+        reply = await iq.send(timeout=5)
+        legacy = {c.get("jid"): c.attrib for c in reply.xml.iter("{storage:bookmarks}conference")}
+        return pep, legacy
+
+    return run_as(server, username, action)
+
+
+def test_room_made_in_portal_exists_in_prosody_as_configured(xmpp_server, synced_db):
+    alice = member(xmpp_server, "alice")
+    new_room(alice, "lounge", name="The Lounge", description="Tea\nand talk", password="sesame")
+    config = eventually(lambda: try_room_config(xmpp_server, "alice", "lounge"), timeout=5)
+    assert config["muc#roomconfig_roomname"] == "The Lounge"
+    assert config["muc#roomconfig_roomdesc"] == "Tea\nand talk"
+    assert config["muc#roomconfig_publicroom"] is True
+    assert not config["muc#roomconfig_membersonly"]
+    assert config["muc#roomconfig_roomsecret"] == "sesame"
+    assert config["muc#roomconfig_persistentroom"] is True
+    assert config["muc#roomconfig_enablearchiving"] is True
+    assert config["muc#roomconfig_whois"] == "moderators"
+    assert affiliations_in_prosody(xmpp_server, "alice", "lounge") == {"alice@localhost": "owner"}
+    assert f"lounge@{MUC}" in listed_rooms(xmpp_server, "alice")
+
+
+def test_room_edited_in_portal_is_reconfigured_in_prosody(xmpp_server, synced_db):
+    bob = member(xmpp_server, "bob")
+    new_room(bob, "plans", password="pw")
+    eventually(lambda: try_room_config(xmpp_server, "bob", "plans"))
+    response = bob.post(
+        "/rooms/plans/edit/",
+        {
+            "name": "Secret plans",
+            "description": "Only us",
+            "visibility": "private",
+            "password": "",
+            "history": "",
+            "persistent": "on",
+            "real_jids_visible_to": "anyone",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+    def reconfigured():
+        config = room_config(xmpp_server, "bob", "plans")
+        return config["muc#roomconfig_roomname"] == "Secret plans" and config
+
+    config = eventually(reconfigured, timeout=5)
+    assert config["muc#roomconfig_roomdesc"] == "Only us"
+    assert not config["muc#roomconfig_publicroom"]
+    assert config["muc#roomconfig_membersonly"] is True
+    assert not config["muc#roomconfig_roomsecret"]
+    assert not config["muc#roomconfig_enablearchiving"]
+    assert config["muc#roomconfig_whois"] == "anyone"
+    assert f"plans@{MUC}" not in listed_rooms(xmpp_server, "bob")
+
+
+def test_room_deleted_in_portal_is_destroyed_and_occupants_are_told(xmpp_server, synced_db):
+    carol = member(xmpp_server, "carol")
+    new_room(carol, "doomed")
+    eventually(lambda: try_room_config(xmpp_server, "carol", "doomed"))
+
+    async def scenario(client):
+        told = asyncio.get_running_loop().create_future()
+
+        def on_presence(presence):
+            reason = presence.xml.find(
+                f"{{{MUC_USER}}}x/{{{MUC_USER}}}destroy/{{{MUC_USER}}}reason"
+            )
+            if reason is not None and not told.done():
+                told.set_result(reason.text)
+
+        client.add_event_handler("groupchat_presence", on_presence)
+        assert await join(client, "doomed") is None
+        page = await asyncio.to_thread(carol.get, "/rooms/doomed/delete/")
+        assert page.status_code == 200
+        response = await asyncio.to_thread(
+            carol.post, "/rooms/doomed/delete/", {"confirm": "doomed"}
+        )
+        assert response.status_code == 302
+        started = time.monotonic()
+        reason = await asyncio.wait_for(told, 5)
+        return reason, time.monotonic() - started
+
+    reason, delay = run_as(xmpp_server, "carol", scenario)
+    assert reason == "This room was deleted."
+    assert delay < 1.0
+    assert try_room_config(xmpp_server, "carol", "doomed") is None
+
+
+def test_private_room_is_closed_and_invisible_to_non_members(xmpp_server, synced_db, client):
+    dave = member(xmpp_server, "dave")
+    eve = member(xmpp_server, "eve")
+    member(xmpp_server, "frank")
+    new_room(dave, "hideout", visibility="private")
+    dave.post("/rooms/hideout/members/", {"username": "frank", "affiliation": "member"})
+    eventually(lambda: "frank@localhost" in affiliations_in_prosody(xmpp_server, "dave", "hideout"))
+
+    async def try_join(c):
+        return await join(c, "hideout")
+
+    assert run_as(xmpp_server, "eve", try_join) == "registration-required"
+    assert f"hideout@{MUC}" not in listed_rooms(xmpp_server, "eve")
+    assert eve.get("/rooms/hideout/").status_code == 404
+    assert b"hideout" not in eve.get("/rooms/").content
+    assert run_as(xmpp_server, "frank", try_join) is None
+
+
+def test_password_protected_room_needs_its_password(xmpp_server, synced_db):
+    gina = member(xmpp_server, "gina")
+    member(xmpp_server, "hank")
+    new_room(gina, "vault", password="open sesame")
+    eventually(lambda: try_room_config(xmpp_server, "gina", "vault"))
+
+    async def attempts(c):
+        return await join(c, "vault"), await join(c, "vault", password="open sesame")
+
+    assert run_as(xmpp_server, "hank", attempts) == ("not-authorized", None)
+
+
+def test_members_page_sets_affiliations_in_prosody(xmpp_server, synced_db):
+    ivy = member(xmpp_server, "ivy")
+    for name in ("jack", "kate", "liam"):
+        member(xmpp_server, name)
+    new_room(ivy, "crew")
+    for username, kind in (("jack", "member"), ("kate", "admin"), ("liam", "outcast")):
+        response = ivy.post("/rooms/crew/members/", {"username": username, "affiliation": kind})
+        assert response.status_code == 302
+    expected = {
+        "ivy@localhost": "owner",
+        "jack@localhost": "member",
+        "kate@localhost": "admin",
+        "liam@localhost": "outcast",
+    }
+    eventually(lambda: affiliations_in_prosody(xmpp_server, "ivy", "crew") == expected)
+
+    async def try_join(c):
+        return await join(c, "crew")
+
+    assert run_as(xmpp_server, "liam", try_join) == "forbidden"
+    ivy.post("/rooms/crew/members/", {"username": "liam", "affiliation": "none"})
+    ivy.post("/rooms/crew/members/", {"username": "kate", "affiliation": "member"})
+    expected.pop("liam@localhost")
+    expected["kate@localhost"] = "member"
+    eventually(lambda: affiliations_in_prosody(xmpp_server, "ivy", "crew") == expected)
+    assert run_as(xmpp_server, "liam", try_join) is None
+
+
+def test_members_get_an_autojoin_bookmark_until_they_leave(xmpp_server, synced_db):
+    mia = member(xmpp_server, "mia")
+    noah = member(xmpp_server, "noah")
+    new_room(mia, "bookclub", name="Book club")
+    mia.post("/rooms/bookclub/members/", {"username": "noah", "affiliation": "member"})
+    room = f"bookclub@{MUC}"
+
+    def bookmarked():
+        pep, legacy = bookmarks_of(xmpp_server, "noah")
+        return room in pep and room in legacy and (pep, legacy)
+
+    pep, legacy = eventually(bookmarked, timeout=5)
+    assert pep[room]["autojoin"] == "true"
+    assert pep[room]["name"] == "Book club"
+    assert legacy[room]["autojoin"] in ("true", "1")
+    assert room in bookmarks_of(xmpp_server, "mia")[0]  # the owner too
+
+    assert noah.post("/rooms/bookclub/leave/").status_code == 302
+    eventually(lambda: room not in bookmarks_of(xmpp_server, "noah")[0], timeout=5)
+    mia.post("/rooms/bookclub/members/", {"username": "noah", "affiliation": "member"})
+    eventually(lambda: room in bookmarks_of(xmpp_server, "noah")[0], timeout=5)
+    mia.post("/rooms/bookclub/members/", {"username": "noah", "affiliation": "none"})
+    eventually(lambda: room not in bookmarks_of(xmpp_server, "noah")[0], timeout=5)
