@@ -19,6 +19,9 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
+
 from bridge import portal
 from bridge.prosody import ROOMS_NS, ProsodyRoom, ProsodyRooms, parse_room
 
@@ -40,7 +43,10 @@ class RoomSync:
         self.config = config
         self.events: asyncio.Queue = asyncio.Queue()
         component = prosody.component
-        component.add_event_handler("message", self._on_message)
+        for tag in ("room", "destroyed", "occupants"):
+            # slixmpp's "message" event only covers messages with a body.
+            path = f"{{{component.default_ns}}}message/{{{ROOMS_NS}}}{tag}"
+            component.register_handler(Callback(f"rooms-{tag}", MatchXPath(path), self._on_message))
         component.add_event_handler("session_start", self._on_session_start)
 
     # ---------- portal -> Prosody ----------

@@ -4,8 +4,10 @@ import asyncio
 import time
 
 import pytest
+from rooms.models import Affiliation, Room
 from slixmpp.xmlstream import ET
 
+from outbox.models import OutboxEntry
 from tests.rooms_helpers import (
     MUC,
     join,
@@ -222,3 +224,134 @@ def test_members_get_an_autojoin_bookmark_until_they_leave(xmpp_server, synced_d
     eventually(lambda: room in bookmarks_of(xmpp_server, "noah")[0], timeout=5)
     mia.post("/rooms/bookclub/members/", {"username": "noah", "affiliation": "none"})
     eventually(lambda: room not in bookmarks_of(xmpp_server, "noah")[0], timeout=5)
+
+
+def _portal_room(slug):
+    return Room.objects.filter(slug=slug).first()
+
+
+def _portal_affiliations(slug) -> dict[str, str]:
+    rows = Affiliation.objects.filter(room__slug=slug).values_list("user__username", "kind")
+    return dict(rows)
+
+
+def test_room_made_from_a_client_appears_in_portal_and_follows_its_changes(xmpp_server, synced_db):
+    olga = member(xmpp_server, "olga")
+    member(xmpp_server, "pete")
+    outbox_rows = OutboxEntry.objects.filter(topic="room").count()
+
+    async def create(client):
+        assert await join(client, "fromclient") is None
+
+    started = time.monotonic()
+    run_as(xmpp_server, "olga", create)
+    room = eventually(lambda: _portal_room("fromclient"), timeout=5)
+    assert time.monotonic() - started < 5
+    assert _portal_affiliations("fromclient") == {"olga": "owner"}
+    assert room.is_public and room.persistent
+    assert olga.get("/rooms/fromclient/").status_code == 200
+
+    async def reconfigure(client):
+        muc = client.plugin["xep_0045"]
+        form = await muc.get_room_config(f"fromclient@{MUC}", timeout=5)
+        form.set_values(
+            {
+                **{name: field["value"] for name, field in form.get_fields().items()},
+                "muc#roomconfig_roomname": "Made in a client",
+                "muc#roomconfig_roomdesc": "Configured from XMPP",
+                "muc#roomconfig_membersonly": True,
+                "muc#roomconfig_publicroom": False,
+            }
+        )
+        await muc.set_room_config(f"fromclient@{MUC}", form, timeout=5)
+        await muc.set_affiliation(f"fromclient@{MUC}", "admin", jid="pete@localhost", timeout=5)
+
+    run_as(xmpp_server, "olga", reconfigure)
+    eventually(lambda: _portal_room("fromclient").name == "Made in a client", timeout=5)
+    room = _portal_room("fromclient")
+    assert room.description == "Configured from XMPP"
+    assert room.visibility == Room.Visibility.PRIVATE
+    eventually(lambda: _portal_affiliations("fromclient").get("pete") == "admin", timeout=5)
+
+    async def destroy(client):
+        await client.plugin["xep_0045"].destroy(f"fromclient@{MUC}", "done", timeout=5)
+
+    run_as(xmpp_server, "olga", destroy)
+    eventually(lambda: _portal_room("fromclient") is None, timeout=5)
+    assert olga.get("/rooms/fromclient/").status_code == 404
+    # Applying what came from Prosody sent nothing back.
+    assert OutboxEntry.objects.filter(topic="room").count() == outbox_rows
+
+
+def test_temporary_room_disappears_from_portal_when_prosody_drops_it(xmpp_server, synced_db):
+    quinn = member(xmpp_server, "quinn")
+    new_room(quinn, "popup", persistent=None)
+    eventually(lambda: try_room_config(xmpp_server, "quinn", "popup"))
+
+    async def visit(client):
+        assert await join(client, "popup") is None
+        await asyncio.sleep(0.2)
+
+    run_as(xmpp_server, "quinn", visit)
+    eventually(lambda: _portal_room("popup") is None, timeout=5)
+
+
+def test_room_list_shows_live_occupant_counts(xmpp_server, synced_db):
+    rose = member(xmpp_server, "rose")
+    new_room(rose, "busy", name="Busy room")
+    eventually(lambda: try_room_config(xmpp_server, "rose", "busy"))
+
+    def count_shown():
+        html = rose.get("/rooms/").content.decode()
+        return html.split('data-room="busy">')[1].split("<")[0]
+
+    async def stay(client):
+        assert await join(client, "busy") is None
+        shown = await asyncio.to_thread(eventually, lambda: count_shown() == "1", 5)
+        return shown
+
+    assert count_shown() == "0"
+    assert run_as(xmpp_server, "rose", stay)
+    eventually(lambda: count_shown() == "0", timeout=5)
+
+
+def test_prosody_catches_up_with_changes_made_while_it_was_down(xmpp_server, synced_db):
+    sam = member(xmpp_server, "sam")
+    xmpp_server.stop()
+    try:
+        for number in range(5):
+            new_room(sam, f"offline{number}")
+        for number in (0, 1):
+            response = sam.post(
+                f"/rooms/offline{number}/edit/",
+                {
+                    "name": f"Edited {number}",
+                    "visibility": "public",
+                    "persistent": "on",
+                    "history": "on",
+                    "real_jids_visible_to": "moderators",
+                },
+            )
+            assert response.status_code == 302
+        assert sam.post("/rooms/offline4/delete/", {"confirm": "offline4"}).status_code == 302
+    finally:
+        xmpp_server.start()
+    started = time.monotonic()
+
+    def settled():
+        return not OutboxEntry.objects.filter(topic="room", state="pending").exists()
+
+    eventually(settled, timeout=10)
+    assert time.monotonic() - started < 10
+    names = {
+        n: room_config(xmpp_server, "sam", f"offline{n}")["muc#roomconfig_roomname"]
+        for n in range(4)
+    }
+    assert names == {0: "Edited 0", 1: "Edited 1", 2: "Offline2", 3: "Offline3"}
+    assert try_room_config(xmpp_server, "sam", "offline4") is None
+    log = xmpp_server.config.log_path.read_text()
+    for number in range(4):
+        assert log.count(f"Room offline{number}@{MUC} created by the bridge") == 1
+    assert f"Room offline4@{MUC}" not in log  # created and deleted before Prosody saw it
+    rows = OutboxEntry.objects.filter(topic="room", key__startswith="offline")
+    assert all(row.state == "done" and row.attempts == 1 for row in rows)
