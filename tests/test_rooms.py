@@ -355,3 +355,25 @@ def test_prosody_catches_up_with_changes_made_while_it_was_down(xmpp_server, syn
     assert f"Room offline4@{MUC}" not in log  # created and deleted before Prosody saw it
     rows = OutboxEntry.objects.filter(topic="room", key__startswith="offline")
     assert all(row.state == "done" and row.attempts == 1 for row in rows)
+
+
+def test_reconcile_repairs_drift_both_ways_after_reconnecting(xmpp_server, synced_db):
+    tess = member(xmpp_server, "tess")
+    new_room(tess, "drifted", name="Portal name")
+    new_room(tess, "forgotten", name="Only Prosody remembers")
+    eventually(lambda: try_room_config(xmpp_server, "tess", "forgotten"))
+    eventually(lambda: try_room_config(xmpp_server, "tess", "drifted"))
+    # Changes behind the outbox's back: nothing tells the bridge about them.
+    Room.objects.filter(slug="drifted").update(name="Changed quietly")
+    Room.objects.filter(slug="forgotten").delete()
+
+    xmpp_server.restart()  # the bridge reconciles when it reconnects
+
+    def repaired():
+        config = try_room_config(xmpp_server, "tess", "drifted")
+        return config and config["muc#roomconfig_roomname"] == "Changed quietly"
+
+    eventually(repaired, timeout=10)
+    room = eventually(lambda: _portal_room("forgotten"), timeout=10)
+    assert room.name == "Only Prosody remembers"
+    assert _portal_affiliations("forgotten") == {"tess": "owner"}
