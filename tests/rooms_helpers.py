@@ -6,7 +6,6 @@ from django.test import Client
 from slixmpp.exceptions import IqError
 from slixmpp.xmlstream import ET
 
-from tests.portal_client import sign_up
 from tests.xmpp_client import can_log_in, eventually, logged_in
 
 PASSWORD = "correct horse battery"
@@ -14,8 +13,17 @@ MUC = "conference.localhost"
 
 
 def member(server, username) -> Client:
-    """A signed-up user whose XMPP account is provisioned; their logged-in browser."""
-    client = sign_up(username, PASSWORD)
+    """A user whose XMPP account is provisioned; their logged-in browser.
+
+    Created like the signup page does (the signup page itself is rate limited).
+    """
+    from accounts.models import User
+
+    user = User(username=username, email=f"{username}@example.org")
+    user.set_password(PASSWORD)  # derives the SCRAM keys Prosody checks
+    user.save()
+    client = Client()
+    client.force_login(user)
     eventually(lambda: can_log_in(server, f"{username}@localhost", PASSWORD), timeout=10)
     return client
 
