@@ -62,7 +62,7 @@ class RoomSync:
 
     async def reconcile(self) -> RoomsReport:
         from rooms import actions
-        from rooms.xmpp_state import desired_rooms, room_sync_states
+        from rooms.xmpp_state import desired_room, desired_rooms, room_sync_states
 
         report = RoomsReport()
         desired = await portal.call(desired_rooms)
@@ -77,8 +77,11 @@ class RoomSync:
                 if await portal.call(actions.room_gone_from_prosody, slug):
                     report.removed_from_portal.append(slug)
             elif room is None or room.state is None or room.state.only_local() != state:
-                await self.prosody.set_room(state)
-                report.created_or_updated.append(slug)
+                # Read again: the portal may have changed it since the listing.
+                fresh = await portal.call(desired_room, slug)
+                if fresh is not None:
+                    await self.prosody.set_room(fresh)
+                    report.created_or_updated.append(slug)
         for slug in actual.keys() - desired.keys():
             room = actual[slug]
             if room.state is None:

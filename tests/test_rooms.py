@@ -10,6 +10,7 @@ from slixmpp.xmlstream import ET
 from outbox.models import OutboxEntry
 from tests.rooms_helpers import (
     MUC,
+    PASSWORD,
     join,
     listed_rooms,
     member,
@@ -18,7 +19,7 @@ from tests.rooms_helpers import (
     run_as,
     try_room_config,
 )
-from tests.xmpp_client import eventually
+from tests.xmpp_client import can_log_in, eventually
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -218,6 +219,19 @@ def test_members_get_an_autojoin_bookmark_until_they_leave(xmpp_server, synced_d
     assert legacy[room]["autojoin"] in ("true", "1")
     assert room in bookmarks_of(xmpp_server, "mia")[0]  # the owner too
 
+    response = mia.post(
+        "/rooms/bookclub/edit/",
+        {
+            "name": "Readers",
+            "visibility": "public",
+            "persistent": "on",
+            "history": "on",
+            "real_jids_visible_to": "moderators",
+        },
+    )
+    assert response.status_code == 302
+    eventually(lambda: bookmarks_of(xmpp_server, "noah")[0][room]["name"] == "Readers")
+
     assert noah.post("/rooms/bookclub/leave/").status_code == 302
     eventually(lambda: room not in bookmarks_of(xmpp_server, "noah")[0], timeout=5)
     mia.post("/rooms/bookclub/members/", {"username": "noah", "affiliation": "member"})
@@ -377,3 +391,51 @@ def test_reconcile_repairs_drift_both_ways_after_reconnecting(xmpp_server, synce
     room = eventually(lambda: _portal_room("forgotten"), timeout=10)
     assert room.name == "Only Prosody remembers"
     assert _portal_affiliations("forgotten") == {"tess": "owner"}
+
+
+def test_room_deleted_in_portal_can_be_made_again_with_its_address(xmpp_server, synced_db):
+    uma = member(xmpp_server, "uma")
+    new_room(uma, "phoenix", name="First life")
+    eventually(lambda: try_room_config(xmpp_server, "uma", "phoenix"))
+    uma.post("/rooms/phoenix/delete/", {"confirm": "phoenix"})
+    eventually(lambda: try_room_config(xmpp_server, "uma", "phoenix") is None)
+    new_room(uma, "phoenix", name="Second life")
+
+    def reborn():
+        config = try_room_config(xmpp_server, "uma", "phoenix")
+        return config and config["muc#roomconfig_roomname"] == "Second life"
+
+    eventually(reborn, timeout=5)
+    assert _portal_room("phoenix").name == "Second life"  # not taken for a client's destruction
+
+
+@pytest.fixture
+def restricted_xmpp_server(xmpp_server, synced_db, tmp_path):
+    """A second Prosody that refuses room creation from clients, with its own bridge."""
+    from stack.prosody import ProsodyServer
+    from tests.fixtures import BridgeProcess, XmppServer, prosody_config
+
+    config = prosody_config(tmp_path / "prosody", restrict_room_creation=True)
+    server = XmppServer(config, ProsodyServer(config).start())
+    bridge = BridgeProcess(server, tmp_path / "bridge.log").start()
+    try:
+        yield server
+    finally:
+        bridge.stop()
+        server.stop()
+
+
+def test_room_creation_from_clients_can_be_restricted(xmpp_server, synced_db, request):
+    # Made before the second bridge starts: its first reconcile brings both there.
+    vera = member(xmpp_server, "vera")
+    new_room(vera, "wanted")
+    eventually(lambda: try_room_config(xmpp_server, "vera", "wanted"), timeout=5)
+    server = request.getfixturevalue("restricted_xmpp_server")
+    eventually(lambda: can_log_in(server, "vera@localhost", PASSWORD), timeout=10)
+
+    async def create(client):
+        return await join(client, "unwanted")
+
+    assert run_as(server, "vera", create) == "not-allowed"
+    # Rooms still come from the portal: the bridge is not a client.
+    eventually(lambda: try_room_config(server, "vera", "wanted"), timeout=5)

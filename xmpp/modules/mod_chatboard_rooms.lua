@@ -207,6 +207,13 @@ local function get_live_room(room_jid)
 	return room;
 end
 
+local function refresh_bookmarks(room)
+	for jid, affiliation in room:each_affiliation() do
+		local username = is_member(affiliation) and local_user(jid);
+		if username then add_bookmark(username, room, true); end
+	end
+end
+
 local function set_room(tag)
 	local room_jid = jid_util.prep(tag.attr.jid);
 	if not room_jid or jid_util.bare(room_jid) ~= room_jid or jid_util.host(room_jid) ~= module.host
@@ -224,10 +231,7 @@ local function set_room(tag)
 	local configured = configure(room, tag);
 	local affiliated, err = set_affiliations(room, tag);
 	if affiliated == nil then return nil, err; end
-	for jid, affiliation in room:each_affiliation() do
-		local username = is_member(affiliation) and local_user(jid);
-		if username then add_bookmark(username, room, true); end
-	end
+	refresh_bookmarks(room);
 	room:save(true);
 	if created then module:log("info", "Room %s created by the bridge", room_jid); end
 	return created or configured or affiliated;
@@ -306,6 +310,7 @@ local function flush_changed()
 		local room = mod_muc.get_room_from_jid(room_jid);
 		if room and not room._data.destroyed then
 			if room:get_persistent() then room:save(true); end -- also rooms made from defaults
+			refresh_bookmarks(room); -- the name may have changed
 			tell_bridge(room_state(room, "room", { event = "changed", creator = info.creator }));
 		end
 	end
