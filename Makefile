@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := $(PY) -m stack
 DEB_PACKAGES := prosody prosody-modules lua-dbi-sqlite3 lua-dbi-postgresql openssl
-DEB_TEST_PACKAGES := chromium chromium-driver
+DEB_TEST_PACKAGES := chromium chromium-driver lua-check
 
 .PHONY: run test lint format admin prepare bench deb-packages deb-test-packages python-deps clean
 
@@ -25,6 +25,7 @@ test: deb-packages deb-test-packages python-deps lint
 lint: python-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	@if command -v luacheck >/dev/null; then luacheck -q xmpp/modules; fi
 
 format: python-deps
 	$(VENV)/bin/ruff format .

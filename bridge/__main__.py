@@ -9,7 +9,8 @@ from bridge.accounts import AccountSync
 from bridge.component import BridgeComponent
 from bridge.config import BridgeConfig
 from bridge.outbox import OutboxConsumer
-from bridge.prosody import ProsodyAccounts, ProsodyRooms
+from bridge.profiles import ProfileSync
+from bridge.prosody import ProsodyAccounts, ProsodyProfiles, ProsodyRooms
 from bridge.reconciler import Reconciler
 from bridge.rooms import RoomSync
 
@@ -21,10 +22,11 @@ async def main() -> None:
     portal.setup_django()
     component = BridgeComponent(config)
     accounts = AccountSync(ProsodyAccounts(component), config)
+    profiles = ProfileSync(ProsodyProfiles(component), component)
     rooms = RoomSync(ProsodyRooms(component), config)
-    handlers = {"account": accounts.apply, "room": rooms.apply}
+    handlers = {"account": accounts.apply, "profile": profiles.apply, "room": rooms.apply}
     consumer = OutboxConsumer(component, handlers, config.poll_interval)
-    reconciler = Reconciler(component, [accounts, rooms], config.reconcile_interval)
+    reconciler = Reconciler(component, [accounts, profiles, rooms], config.reconcile_interval)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -33,6 +35,7 @@ async def main() -> None:
 
     component.start()
     tasks = [asyncio.create_task(consumer.run()), asyncio.create_task(reconciler.run())]
+    tasks.append(asyncio.create_task(profiles.listen()))
     tasks.append(asyncio.create_task(rooms.run()))
     await stop.wait()
     log.info("stopping")

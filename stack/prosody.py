@@ -83,6 +83,8 @@ class ProsodyConfig:
     upload_daily_quota: int = 100 * 1024 * 1024
     upload_global_quota: int = 2 * 1024 * 1024 * 1024
     s2s_secure_auth: bool = False
+    # "internal_hashed" runs stock Prosody auth (the benchmark's baseline).
+    authentication: str = "chatboard"
 
     @classmethod
     def from_env(cls, env: dict[str, str], runtime_dir: Path) -> "ProsodyConfig":
@@ -147,6 +149,7 @@ class ProsodyConfig:
             "http_port": self.http_port,
             "component_port": self.component_port,
             "s2s_secure_auth": self.s2s_secure_auth,
+            "authentication": self.authentication,
             "token_secret": self.token_secret,
             "bridge_jid": self.bridge_jid,
             "bridge_secret": self.bridge_secret,

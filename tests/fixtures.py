@@ -51,6 +51,9 @@ class XmppServer:
     def data_path(self) -> Path:
         return self.config.data_path
 
+    def log_text(self) -> str:
+        return self.config.log_path.read_text() if self.config.log_path.exists() else ""
+
     def stop(self) -> None:
         self.server.stop()
 
@@ -66,20 +69,20 @@ class XmppServer:
 
 
 def prosody_config(runtime_dir: Path, **overrides) -> ProsodyConfig:
-    return ProsodyConfig(
-        runtime_dir=runtime_dir,
-        domain=settings.XMPP_DOMAIN,
-        token_secret=settings.XMPP_TOKEN_SECRET,
-        bridge_secret=os.environ["BRIDGE_COMPONENT_SECRET"],
-        c2s_port=free_port(),
-        c2s_direct_tls_port=free_port(),
-        s2s_port=free_port(),
-        http_port=free_port(),
-        component_port=free_port(),
-        interfaces=["127.0.0.1"],
-        log_to_console=False,
-        **overrides,
-    )
+    values = {
+        "runtime_dir": runtime_dir,
+        "domain": settings.XMPP_DOMAIN,
+        "token_secret": settings.XMPP_TOKEN_SECRET,
+        "bridge_secret": os.environ["BRIDGE_COMPONENT_SECRET"],
+        "c2s_port": free_port(),
+        "c2s_direct_tls_port": free_port(),
+        "s2s_port": free_port(),
+        "http_port": free_port(),
+        "component_port": free_port(),
+        "interfaces": ["127.0.0.1"],
+        "log_to_console": False,
+    }
+    return ProsodyConfig(**{**values, **overrides})
 
 
 @pytest.fixture(scope="session")
@@ -119,6 +122,7 @@ class BridgeProcess:
 
     def start(self) -> "BridgeProcess":
         self.log = open(self.log_path, "a")  # noqa: SIM115 - closed in stop()
+        starts = self.output().count("connected to Prosody")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bridge"],
             env=self.env,
@@ -126,11 +130,15 @@ class BridgeProcess:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        eventually(lambda: "connected to Prosody" in self.output(), timeout=15)
+        eventually(lambda: self.output().count("connected to Prosody") > starts, timeout=15)
         return self
 
     def output(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

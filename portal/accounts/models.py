@@ -13,6 +13,13 @@ class ChatBoardUserManager(UserManager):
     def get_by_natural_key(self, username):
         return self.get(**{self.model.USERNAME_FIELD: normalize_username(username)})
 
+    def _create_user_object(self, username, email, password, **extra_fields):
+        # Django assigns the hash directly here; going through set_password()
+        # derives the XMPP credentials too (createsuperuser, create_user).
+        user = super()._create_user_object(username, email, None, **extra_fields)
+        user.set_password(password)
+        return user
+
 
 class User(AbstractUser):
     """A person. Their XMPP account is <username>@<domain>, provisioned by the bridge."""

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "accounts",
     "outbox",
     "status",
+    "profiles",
     "rooms",
 ]
 
@@ -147,6 +148,9 @@ STATIC_URL = "/static/"
 STATIC_ROOT = RUNTIME_DIR / "static"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("CHATBOARD_MEDIA_ROOT", str(RUNTIME_DIR / "media")))
+# Avatar uploads above either limit are refused before their pixels are decoded.
+AVATAR_MAX_BYTES = env_int("AVATAR_MAX_BYTES", 10 * 1024 * 1024)
+AVATAR_MAX_PIXELS = env_int("AVATAR_MAX_PIXELS", 40_000_000)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -12,4 +12,5 @@ urlpatterns = [
     path("rooms/", include("rooms.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("", include("profiles.urls")),
 ]

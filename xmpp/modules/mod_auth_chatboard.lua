@@ -83,20 +83,31 @@ function provider.test_password(username, password)
 	return check_scram_password(credentials, password);
 end
 
-function provider.set_password(username, password)
-	local account = accounts:get(username);
-	if not account then
-		return nil, "Account not available";
-	end
+local function hashed_credentials(password)
 	local salt = generate_uuid();
 	local valid, stored_key, server_key = get_auth_db(password, salt, default_iteration_count);
 	if not valid then
 		return nil, stored_key;
 	end
-	account.salt, account.iteration_count = salt, default_iteration_count;
-	account.stored_key, account.server_key = hex.encode(stored_key), hex.encode(server_key);
-	account.password = nil;
-	return accounts:set(username, account);
+	return {
+		salt = salt, iteration_count = default_iteration_count,
+		stored_key = hex.encode(stored_key), server_key = hex.encode(server_key),
+	};
+end
+
+-- For prosodyctl and the admin shell; the portal provisions through
+-- mod_chatboard_accounts with keys it derived itself.
+function provider.set_password(username, password)
+	local account = accounts:get(username);
+	if not account then
+		return nil, "Account not available";
+	end
+	local credentials, err = hashed_credentials(password);
+	if not credentials then
+		return nil, err;
+	end
+	credentials.disabled = account.disabled;
+	return accounts:set(username, credentials);
 end
 
 function provider.user_exists(username)
@@ -116,14 +127,11 @@ function provider.create_user(username, password)
 	if accounts:get(username) then
 		return nil, "User exists";
 	end
-	local ok, err = accounts:set(username, {});
-	if not ok then
+	local credentials, err = hashed_credentials(password or generate_uuid());
+	if not credentials then
 		return nil, err;
 	end
-	if password == nil then
-		return true;
-	end
-	return provider.set_password(username, password);
+	return accounts:set(username, credentials);
 end
 
 function provider.delete_user(username)

@@ -1,0 +1,131 @@
+"""A lean XMPP client for load generation: STARTTLS, SASL (SCRAM-SHA-1 or PLAIN),
+resource binding, then raw stanzas. slixmpp spends ~60 ms of CPU per login
+(measured in the login storm), enough to make the load tool the bottleneck; this
+client does only what a login and a chat message need, on asyncio streams."""
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import re
+import secrets
+import ssl
+
+STREAM_HEADER = (
+    "<?xml version='1.0'?><stream:stream to='{domain}' version='1.0' "
+    "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>"
+)
+SASL_NS = "urn:ietf:params:xml:ns:xmpp-sasl"
+# <challenge>, <success> or <failure>, empty (/>) or with a body.
+SASL_REPLY = re.compile(rb"<(challenge|success|failure)\b[^>]*?(/>|>([^<]*)</\1>|>.*?</\1>)", re.S)
+
+
+class LoginFailed(Exception):
+    pass
+
+
+class LeanClient:
+    def __init__(self, host: str, port: int, domain: str, ssl_context: ssl.SSLContext):
+        self.host, self.port, self.domain = host, port, domain
+        self.ssl_context = ssl_context
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.buffer = b""
+        self.jid = None
+
+    async def _read_until(self, *markers: bytes) -> bytes:
+        """Read until one of the markers appears; return and consume the buffer up to it."""
+        while True:
+            for marker in markers:
+                index = self.buffer.find(marker)
+                if index >= 0:
+                    end = index + len(marker)
+                    chunk, self.buffer = self.buffer[:end], self.buffer[end:]
+                    return chunk
+            data = await self.reader.read(65536)
+            if not data:
+                raise LoginFailed("connection closed by the server")
+            self.buffer += data
+
+    def send(self, data: str) -> None:
+        self.writer.write(data.encode())
+
+    async def _open_stream(self) -> bytes:
+        self.send(STREAM_HEADER.format(domain=self.domain))
+        return await self._read_until(b"</stream:features>")
+
+    async def login(self, username: str, password: str, mechanism: str = "SCRAM-SHA-1") -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        await self._open_stream()
+        self.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+        await self._read_until(b"<proceed", b"<failure")
+        await self._read_until(b"/>")
+        await self.writer.start_tls(self.ssl_context, server_hostname=self.domain)
+        self.buffer = b""
+        await self._open_stream()
+        if mechanism == "PLAIN":
+            await self._plain(username, password)
+        else:
+            await self._scram_sha1(username, password)
+        self.buffer = b""
+        await self._open_stream()
+        self.send("<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>")
+        reply = await self._read_until(b"</iq>")
+        match = re.search(rb"<jid>([^<]+)</jid>", reply)
+        if not match:
+            raise LoginFailed("bind failed")
+        self.jid = match.group(1).decode()
+
+    async def _sasl_step(self) -> tuple[str, bytes]:
+        while (match := SASL_REPLY.search(self.buffer)) is None:
+            data = await self.reader.read(65536)
+            if not data:
+                raise LoginFailed("connection closed by the server")
+            self.buffer += data
+        self.buffer = self.buffer[match.end() :]
+        kind = match.group(1).decode()
+        if kind == "failure":
+            raise LoginFailed("authentication refused")
+        return kind, base64.b64decode(match.group(3) or b"")
+
+    async def _plain(self, username: str, password: str) -> None:
+        blob = base64.b64encode(f"\0{username}\0{password}".encode()).decode()
+        self.send(f"<auth xmlns='{SASL_NS}' mechanism='PLAIN'>{blob}</auth>")
+        kind, _ = await self._sasl_step()
+        if kind != "success":
+            raise LoginFailed("unexpected challenge for PLAIN")
+
+    async def _scram_sha1(self, username: str, password: str) -> None:
+        nonce = secrets.token_hex(12)
+        first_bare = f"n={username},r={nonce}"
+        first = base64.b64encode(f"n,,{first_bare}".encode()).decode()
+        self.send(f"<auth xmlns='{SASL_NS}' mechanism='SCRAM-SHA-1'>{first}</auth>")
+        _, challenge = await self._sasl_step()
+        fields = dict(item.split("=", 1) for item in challenge.decode().split(","))
+        if not fields["r"].startswith(nonce):
+            raise LoginFailed("server nonce does not extend ours")
+        salted = hashlib.pbkdf2_hmac(
+            "sha1", password.encode(), base64.b64decode(fields["s"]), int(fields["i"])
+        )
+        client_key = hmac.new(salted, b"Client Key", hashlib.sha1).digest()
+        stored_key = hashlib.sha1(client_key).digest()
+        final_bare = f"c=biws,r={fields['r']}"
+        auth_message = f"{first_bare},{challenge.decode()},{final_bare}".encode()
+        signature = hmac.new(stored_key, auth_message, hashlib.sha1).digest()
+        proof = bytes(a ^ b for a, b in zip(client_key, signature, strict=True))
+        final = f"{final_bare},p={base64.b64encode(proof).decode()}"
+        self.send(
+            f"<response xmlns='{SASL_NS}'>{base64.b64encode(final.encode()).decode()}</response>"
+        )
+        kind, data = await self._sasl_step()
+        server_key = hmac.new(salted, b"Server Key", hashlib.sha1).digest()
+        expected = hmac.new(server_key, auth_message, hashlib.sha1).digest()
+        if kind != "success" or data != b"v=" + base64.b64encode(expected):
+            raise LoginFailed("server signature does not verify")
+
+    def close(self) -> None:
+        if self.writer is not None:
+            with contextlib.suppress(RuntimeError, ConnectionError):
+                self.writer.write(b"</stream:stream>")
+            self.writer.close()

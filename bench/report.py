@@ -1,0 +1,49 @@
+"""The results table in bench/README.md, rewritten from the latest run."""
+
+from pathlib import Path
+
+README = Path(__file__).resolve().parent / "README.md"
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+
+
+def login_storm_table(results: dict) -> list[str]:
+    storm = results["login_storm"]
+    rows = [
+        "| case | logins/s | p50 ms | p99 ms | failures | Prosody CPU s | load tool CPU s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in (
+        "chatboard_scram",
+        "stock_scram",
+        "chatboard_token_plain",
+        "stock_password_plain",
+    ):
+        r = storm[name]
+        rows.append(
+            f"| {name} | {r['logins_per_s']} | {r['p50_ms']} | {r['p99_ms']} | {r['failures']} "
+            f"| {r['prosody_cpu_s']} | {r['load_tool_cpu_s']} |"
+        )
+    rows.append("")
+    rows.append(
+        f"Ratio ChatBoard/stock, SCRAM: **{storm['ratio_scram']}**; token (PLAIN) against "
+        f"stock PLAIN password: **{storm['ratio_token_vs_stock_plain']}** (goal: at least 0.8)."
+    )
+    return rows
+
+
+def update_readme(results: dict) -> None:
+    m = results["machine"]
+    lines = [
+        BEGIN,
+        f"Latest run: {results['date']}, `{results['command']}`, {m['cpus']} CPUs "
+        f"({m['cpu_model']}), Python {m['python']}, Prosody {m['prosody']}, "
+        f"slixmpp {m['slixmpp']}.",
+        "",
+        f"### Login storm ({results['login_storm']['concurrent_logins']} concurrent logins)",
+        "",
+        *login_storm_table(results),
+        END,
+    ]
+    text = README.read_text()
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    README.write_text(text[:start] + "\n".join(lines) + text[end:])
