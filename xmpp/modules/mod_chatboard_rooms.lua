@@ -232,7 +232,9 @@ local function set_room(tag)
 	local affiliated, err = set_affiliations(room, tag);
 	if affiliated == nil then return nil, err; end
 	refresh_bookmarks(room);
-	room:save(true);
+	-- set_affiliation saves the whole room (configuration too); one write is
+	-- enough, as each also rewrites mod_muc's list of persistent rooms.
+	if not affiliated then room:save(true); end
 	if created then module:log("info", "Room %s created by the bridge", room_jid); end
 	return created or configured or affiliated;
 end
@@ -281,11 +283,36 @@ module:hook("iq-set/host/" .. xmlns .. ":destroy", function(event)
 	return apply(event, destroy_room);
 end);
 
+-- mod_muc's own stores, read directly for rooms that are not live: restoring
+-- them through mod_muc would push them into its room cache (100 by default),
+-- evicting and re-saving others: a listing of 1,000 rooms would write ~900.
+local room_configs = module:open_store("config");
+local persistent_rooms = module:open_store("persistent");
+
+local function stored_room(room_jid)
+	local frozen = room_configs:get(jid_util.node(room_jid));
+	if not frozen then return nil; end
+	local room = mod_muc.new_room(room_jid, frozen._data);
+	for jid, affiliation in pairs(frozen._affiliations or frozen) do
+		local _, host, resource = jid_util.split(jid);
+		if type(affiliation) == "string" and host and host:sub(1, 1) ~= "_" and not resource then
+			room._affiliations[jid] = affiliation;
+		end
+	end
+	return room;
+end
+
 module:hook("iq-get/host/" .. xmlns .. ":list", function(event)
 	if not from_bridge(event) then return true; end
 	local reply = st.reply(event.stanza):tag("list", { xmlns = xmlns });
-	for room in mod_muc.all_rooms() do
+	local listed = {};
+	for room in mod_muc.live_rooms() do
 		reply:add_child(room_state(room, "room"));
+		listed[room.jid] = true;
+	end
+	for room_jid in pairs(persistent_rooms:get(nil) or {}) do
+		local room = not listed[room_jid] and stored_room(room_jid);
+		if room then reply:add_child(room_state(room, "room")); end
 	end
 	event.origin.send(reply);
 	return true;
