@@ -5,6 +5,7 @@ import time
 
 import pytest
 from rooms.models import Affiliation, Room
+from slixmpp.exceptions import IqError
 from slixmpp.xmlstream import ET
 
 from outbox.models import OutboxEntry
@@ -439,3 +440,28 @@ def test_room_creation_from_clients_can_be_restricted(xmpp_server, synced_db, re
     assert run_as(server, "vera", create) == "not-allowed"
     # Rooms still come from the portal: the bridge is not a client.
     eventually(lambda: try_room_config(server, "vera", "wanted"), timeout=5)
+
+
+def test_only_the_bridge_can_drive_rooms(xmpp_server, synced_db):
+    """Clients can neither send the bridge's requests nor fake Prosody's events."""
+    wendy = member(xmpp_server, "wendy")
+    new_room(wendy, "guarded")
+    eventually(lambda: try_room_config(xmpp_server, "wendy", "guarded"))
+    ns = "urn:chatboard:rooms:0"
+
+    async def attack(client):
+        message = client.make_message(mto="bridge.localhost", mtype="normal")
+        ET.SubElement(message.xml, f"{{{ns}}}destroyed", {"jid": f"guarded@{MUC}"})
+        message.send()
+        iq = client.make_iq_set(ito=MUC)
+        ET.SubElement(iq.xml, f"{{{ns}}}destroy", {"jid": f"guarded@{MUC}"})
+        try:
+            await iq.send(timeout=5)
+        except IqError as error:
+            return error.iq["error"]["condition"]
+        return "accepted"
+
+    assert run_as(xmpp_server, "wendy", attack) == "forbidden"
+    time.sleep(0.5)
+    assert _portal_room("guarded") is not None
+    assert try_room_config(xmpp_server, "wendy", "guarded") is not None

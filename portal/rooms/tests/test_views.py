@@ -208,3 +208,48 @@ def test_staff_see_every_room_in_admin_and_destroy_through_the_outbox():
 
 def test_nav_links_to_rooms():
     assert 'href="/rooms/"' in Client().get("/").content.decode()
+
+
+def test_room_page_links_to_the_chat_and_lists_members():
+    alice = browser("alice")
+    browser("bob")
+    create(alice, "garden", name="Garden")
+    add(alice, "garden", "bob", "member")
+    html = Client().get("/rooms/garden/").content.decode()
+    assert 'href="/chat/?room=garden"' in html
+    assert "alice" in html and "bob" in html
+
+
+def test_staff_change_owners_and_ban_in_admin():
+    alice = browser("alice")
+    bob = User.objects.create_user("bob", "bob@example.org", "pw-long-enough")
+    room = create(alice, "club", name="Club")
+    owner = room.affiliations.get()
+    staff = browser("root", is_staff=True, is_superuser=True)
+    response = staff.post(
+        f"/admin/rooms/room/{room.pk}/change/",
+        {
+            "name": "Club",
+            "description": "",
+            "visibility": "public",
+            "password": "",
+            "persistent": "on",
+            "history": "on",
+            "real_jids_visible_to": "moderators",
+            "affiliations-TOTAL_FORMS": "2",
+            "affiliations-INITIAL_FORMS": "1",
+            "affiliations-MIN_NUM_FORMS": "0",
+            "affiliations-MAX_NUM_FORMS": "1000",
+            "affiliations-0-id": owner.pk,
+            "affiliations-0-room": room.pk,
+            "affiliations-0-user": owner.user_id,
+            "affiliations-0-kind": "outcast",
+            "affiliations-1-room": room.pk,
+            "affiliations-1-user": bob.pk,
+            "affiliations-1-kind": "owner",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    kinds = dict(room.affiliations.values_list("user__username", "kind"))
+    assert kinds == {"alice": "outcast", "bob": "owner"}
+    assert OutboxEntry.objects.filter(topic="room", key="club").count() >= 2
