@@ -5,21 +5,22 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STACK := $(PY) -m stack
-DEB_PACKAGES := prosody prosody-modules lua-dbi-sqlite3 lua-dbi-postgresql openssl
+DEB_PACKAGES := prosody prosody-modules lua-dbi-sqlite3 lua-dbi-postgresql openssl gettext
 DEB_TEST_PACKAGES := chromium chromium-driver lua-check
 
-.PHONY: run test lint format admin prepare bench deb-packages deb-test-packages python-deps clean
+.PHONY: run test lint format admin prepare bench deb-packages deb-test-packages python-deps \
+	node-deps messages clean
 
-run: deb-packages python-deps
+run: deb-packages python-deps node-deps messages
 	@$(STACK) run
 
-prepare: deb-packages python-deps
+prepare: deb-packages python-deps node-deps messages
 	@$(STACK) prepare
 
 admin: python-deps
 	@$(STACK) admin
 
-test: deb-packages deb-test-packages python-deps lint
+test: deb-packages deb-test-packages python-deps node-deps messages lint
 	$(STACK) exec -- $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: python-deps
@@ -31,7 +32,7 @@ format: python-deps
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: deb-packages python-deps
+bench: deb-packages python-deps node-deps messages
 	$(STACK) exec -- $(PY) -m bench $(if $(FULL),--full,)
 
 deb-packages:
@@ -47,6 +48,22 @@ $(VENV)/.installed: pyproject.toml
 	@python3 scripts/pinned-requirements.py pyproject.toml > $(VENV)/requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r $(VENV)/requirements.txt
 	@touch $@
+
+# The web chat's browser code (Converse.js), exactly as package-lock.json pins it.
+node-deps: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || scripts/install-deb-packages nodejs npm
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Compiled translations are build output: made from the committed .po files.
+PO_FILES := $(wildcard portal/locale/*/LC_MESSAGES/*.po portal/*/locale/*/LC_MESSAGES/*.po)
+
+messages: $(PO_FILES:.po=.mo)
+
+%.mo: %.po
+	msgfmt --check -o $@ $<
 
 clean:
 	rm -rf var

@@ -176,3 +176,11 @@ def wait_for_port_closed(port: int, timeout: float = 10) -> None:
 
 
 __all__ = ["wait_for_port", "wait_for_port_closed", "free_port"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """allauth counts attempts per IP in the cache; every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()

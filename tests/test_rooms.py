@@ -4,11 +4,11 @@ import asyncio
 import time
 
 import pytest
-from rooms.models import Affiliation, Room
 from slixmpp.exceptions import IqError
 from slixmpp.xmlstream import ET
 
 from outbox.models import OutboxEntry
+from rooms.models import Affiliation, Room
 from tests.rooms_helpers import (
     MUC,
     PASSWORD,

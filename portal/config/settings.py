@@ -6,6 +6,7 @@ from pathlib import Path
 import dj_database_url
 
 from config.env import env_bool, env_int, env_list, env_str
+from webchat import converse_dist
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = BASE_DIR.parent
@@ -22,6 +23,9 @@ XMPP_TOKEN_LIFETIME = min(env_int("XMPP_TOKEN_LIFETIME", 300), 300)
 PROSODY_HOST = env_str("PROSODY_HOST", "127.0.0.1")
 PROSODY_C2S_PORT = env_int("PROSODY_C2S_PORT", 5222)
 PROSODY_HTTP_PORT = env_int("PROSODY_HTTP_PORT", 5280)
+# Prosody's websocket as the browser reaches it: a path ("/xmpp-websocket") means the
+# portal's own origin behind the proxy; empty means ws://PROSODY_HOST:PROSODY_HTTP_PORT.
+XMPP_WEBSOCKET_URL = env_str("XMPP_WEBSOCKET_URL", "")
 # SCRAM iteration count for the credentials the portal derives for Prosody.
 XMPP_SCRAM_ITERATIONS = env_int("XMPP_SCRAM_ITERATIONS", 10000)
 
@@ -41,6 +45,7 @@ INSTALLED_APPS = [
     "outbox",
     "status",
     "profiles",
+    "webchat",
     "rooms",
 ]
 
@@ -68,6 +73,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -146,6 +152,21 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = RUNTIME_DIR / "static"
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "webchat.finders.ConverseFinder",
+]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Production serves collected, hashed, gzipped files cached for a year.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "webchat.storage.StaticStorage"
+    },
+}
+WHITENOISE_ADD_HEADERS_FUNCTION = converse_dist.add_cache_headers
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("CHATBOARD_MEDIA_ROOT", str(RUNTIME_DIR / "media")))
 # Avatar uploads above either limit are refused before their pixels are decoded.

@@ -253,3 +253,21 @@ def test_staff_change_owners_and_ban_in_admin():
     kinds = dict(room.affiliations.values_list("user__username", "kind"))
     assert kinds == {"alice": "outcast", "bob": "owner"}
     assert OutboxEntry.objects.filter(topic="room", key="club").count() >= 2
+
+
+def test_open_chat_link_of_a_dotted_address_lands_in_that_room():
+    import html
+    import json
+    import re
+
+    alice = browser("alice")
+    create(alice, "team.chat", name="Team")
+    link = re.search(
+        r'href="(/chat/\?room=[^"]+)"', alice.get("/rooms/team.chat/").content.decode()
+    )
+    page = alice.get(html.unescape(link.group(1))).content.decode()
+    settings = re.search(
+        r'<script id="chat-page-settings" type="application/json">(.*?)</script>', page, re.S
+    )
+    target = json.loads(html.unescape(settings.group(1)))["target"]
+    assert target == {"kind": "room", "jid": "team.chat@conference.localhost"}
