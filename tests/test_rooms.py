@@ -465,3 +465,27 @@ def test_only_the_bridge_can_drive_rooms(xmpp_server, synced_db):
     time.sleep(0.5)
     assert _portal_room("guarded") is not None
     assert try_room_config(xmpp_server, "wendy", "guarded") is not None
+
+
+def test_changes_made_from_clients_while_the_bridge_was_away_reach_the_portal(
+    xmpp_server, synced_db
+):
+    xena = member(xmpp_server, "xena")
+    new_room(xena, "short-lived")
+    eventually(lambda: try_room_config(xmpp_server, "xena", "short-lived"))
+
+    async def while_away(client):
+        await client.plugin["xep_0045"].destroy(f"short-lived@{MUC}", "bye", timeout=5)
+        assert await join(client, "made-offline") is None
+
+    synced_db.stop()  # Prosody's messages to the bridge now bounce
+    try:
+        run_as(xmpp_server, "xena", while_away)
+        assert _portal_room("short-lived") is not None
+    finally:
+        synced_db.start()
+    # The bridge reconciles as it reconnects: the tombstone is newer than the
+    # portal's room, and the new room is unknown to the portal.
+    eventually(lambda: _portal_room("short-lived") is None, timeout=10)
+    eventually(lambda: _portal_room("made-offline"), timeout=10)
+    assert _portal_affiliations("made-offline") == {"xena": "owner"}
