@@ -42,6 +42,7 @@ class RoomSync:
         self.prosody = prosody
         self.config = config
         self.events: asyncio.Queue = asyncio.Queue()
+        self._connected_before = False
         component = prosody.component
         for tag in ("room", "destroyed", "occupants"):
             # slixmpp's "message" event only covers messages with a body.
@@ -102,8 +103,11 @@ class RoomSync:
                 self.events.put_nowait(child)
 
     def _on_session_start(self, _event) -> None:
-        # Events sent while the bridge was away are lost: catch up now.
-        asyncio.ensure_future(self._reconcile_quietly())
+        # Events sent while the bridge was away are lost: catch up on reconnecting
+        # (the Reconciler covers the first connection).
+        if self._connected_before:
+            asyncio.ensure_future(self._reconcile_quietly())
+        self._connected_before = True
 
     async def _reconcile_quietly(self) -> None:
         try:

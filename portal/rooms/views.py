@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError
 from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -14,7 +15,7 @@ from rooms.access import (
     visible_rooms,
 )
 from rooms.forms import AffiliationForm, NewRoomForm, RoomSettingsForm
-from rooms.models import MEMBER_KINDS
+from rooms.models import MEMBER_KINDS, Room
 
 
 def room_list(request):
@@ -31,9 +32,13 @@ def room_list(request):
 def room_new(request):
     form = NewRoomForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        room = actions.create_room(request.user, form.save(commit=False))
-        messages.success(request, _("Room %(slug)s created.") % {"slug": room.slug})
-        return redirect("room-detail", slug=room.slug)
+        try:
+            room = actions.create_room(request.user, form.save(commit=False))
+        except IntegrityError:  # the same address, taken a moment ago
+            form.add_error("slug", Room._meta.get_field("slug").error_messages["unique"])
+        else:
+            messages.success(request, _("Room %(slug)s created.") % {"slug": room.slug})
+            return redirect("room-detail", slug=room.slug)
     return render(request, "rooms/new.html", {"form": form})
 
 
