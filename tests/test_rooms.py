@@ -330,23 +330,47 @@ def test_room_list_shows_live_occupant_counts(xmpp_server, synced_db):
     eventually(lambda: count_shown() == "0", timeout=5)
 
 
+def _prosody_view(server, owner, slug) -> tuple:
+    config = room_config(server, owner, slug)
+    return (
+        config["muc#roomconfig_roomname"],
+        config["muc#roomconfig_roomdesc"] or "",
+        bool(config["muc#roomconfig_publicroom"]),
+        bool(config["muc#roomconfig_membersonly"]),
+        bool(config["muc#roomconfig_persistentroom"]),
+        bool(config["muc#roomconfig_enablearchiving"]),
+        config["muc#roomconfig_whois"],
+        affiliations_in_prosody(server, owner, slug),
+    )
+
+
+def _portal_view(slug) -> tuple:
+    room = _portal_room(slug)
+    return (
+        room.name,
+        room.description,
+        room.is_public,
+        not room.is_public,
+        room.persistent,
+        room.history,
+        room.real_jids_visible_to,
+        {f"{user}@localhost": kind for user, kind in _portal_affiliations(slug).items()},
+    )
+
+
 def test_prosody_catches_up_with_changes_made_while_it_was_down(xmpp_server, synced_db):
     sam = member(xmpp_server, "sam")
     xmpp_server.stop()
     try:
         for number in range(5):
             new_room(sam, f"offline{number}")
-        for number in (0, 1):
-            response = sam.post(
-                f"/rooms/offline{number}/edit/",
-                {
-                    "name": f"Edited {number}",
-                    "visibility": "public",
-                    "persistent": "on",
-                    "history": "on",
-                    "real_jids_visible_to": "moderators",
-                },
-            )
+        edits = {
+            0: {"visibility": "public", "history": "on", "real_jids_visible_to": "anyone"},
+            1: {"visibility": "private", "real_jids_visible_to": "moderators"},
+        }
+        for number, fields in edits.items():
+            fields = {"name": f"Edited {number}", "description": "Offline edit", **fields}
+            response = sam.post(f"/rooms/offline{number}/edit/", {"persistent": "on", **fields})
             assert response.status_code == 302
         assert sam.post("/rooms/offline4/delete/", {"confirm": "offline4"}).status_code == 302
     finally:
@@ -358,11 +382,10 @@ def test_prosody_catches_up_with_changes_made_while_it_was_down(xmpp_server, syn
 
     eventually(settled, timeout=10)
     assert time.monotonic() - started < 10
-    names = {
-        n: room_config(xmpp_server, "sam", f"offline{n}")["muc#roomconfig_roomname"]
-        for n in range(4)
-    }
-    assert names == {0: "Edited 0", 1: "Edited 1", 2: "Offline2", 3: "Offline3"}
+    for number in range(4):
+        slug = f"offline{number}"
+        assert _prosody_view(xmpp_server, "sam", slug) == _portal_view(slug), slug
+    assert _portal_view("offline1")[:2] == ("Edited 1", "Offline edit")
     assert try_room_config(xmpp_server, "sam", "offline4") is None
     log = xmpp_server.config.log_path.read_text()
     for number in range(4):
