@@ -57,6 +57,33 @@ def _bool(env: dict, name: str, default: bool) -> bool:
     raise ConfigError(f"{name}={env.get(name)!r} is not a boolean")
 
 
+def sql_from_env(env: dict[str, str]) -> dict | None:
+    """Prosody's `sql` option for `storage = "sql"` (production: PostgreSQL)."""
+    if (env.get("PROSODY_STORAGE") or "internal") != "sql":
+        return None
+    if not env.get("PROSODY_SQL_DATABASE"):
+        raise ConfigError("PROSODY_SQL_DATABASE must be set when PROSODY_STORAGE=sql")
+    sql = {
+        "driver": env.get("PROSODY_SQL_DRIVER") or "PostgreSQL",
+        "database": env["PROSODY_SQL_DATABASE"],
+        "host": env.get("PROSODY_SQL_HOST") or "127.0.0.1",
+        "port": _int(env, "PROSODY_SQL_PORT", 5432),
+        "username": env.get("PROSODY_SQL_USERNAME") or "prosody",
+    }
+    if env.get("PROSODY_SQL_PASSWORD"):
+        sql["password"] = env["PROSODY_SQL_PASSWORD"]
+    return sql
+
+
+def http_external_url(env: dict[str, str]) -> str | None:
+    """Where the world reaches Prosody's HTTP services (uploads): the portal's origin,
+    whose proxy forwards those paths to Prosody."""
+    if env.get("PROSODY_HTTP_EXTERNAL_URL"):
+        return env["PROSODY_HTTP_EXTERNAL_URL"]
+    host = env.get("CHATBOARD_WEB_HOST")
+    return f"https://{host}/" if host else None
+
+
 @dataclass
 class ProsodyConfig:
     runtime_dir: Path
@@ -69,6 +96,8 @@ class ProsodyConfig:
     http_port: int = 5280
     component_port: int = 5347
     interfaces: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])
+    # Only the bridge connects here; in containers it comes from another host.
+    component_interface: str = "127.0.0.1"
     s2s_interfaces: list[str] | None = None
     log_to_console: bool = True
     storage: str = "internal"
@@ -106,6 +135,10 @@ class ProsodyConfig:
             smacks_hibernation_time=_int(env, "PROSODY_SMACKS_HIBERNATION_TIME", 60),
             c2s_stanza_size_limit=_int(env, "PROSODY_STANZA_SIZE_LIMIT", 65536),
             c2s_rate=env.get("PROSODY_C2S_RATE", "50kb/s"),
+            component_interface=env.get("PROSODY_COMPONENT_INTERFACE") or "127.0.0.1",
+            storage=env.get("PROSODY_STORAGE") or "internal",
+            sql=sql_from_env(env),
+            http_external_url=http_external_url(env),
             restrict_room_creation=_bool(env, "PROSODY_RESTRICT_ROOM_CREATION", False),
         )
 
@@ -148,6 +181,7 @@ class ProsodyConfig:
             "s2s_port": self.s2s_port,
             "http_port": self.http_port,
             "component_port": self.component_port,
+            "component_interface": self.component_interface,
             "s2s_secure_auth": self.s2s_secure_auth,
             "authentication": self.authentication,
             "token_secret": self.token_secret,
