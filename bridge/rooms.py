@@ -149,5 +149,8 @@ def _gone_from_prosody(state, room: ProsodyRoom | None, created_at) -> bool:
     if room is None:
         return not state.persistent  # a temporary room Prosody dropped when it emptied
     if room.state is None:
-        return created_at is not None and room.destroyed_at > created_at.timestamp()
+        # Prosody dates tombstones to the second. A tombstone still there after
+        # the portal's room reached Prosody (applying it replaces tombstones)
+        # can only be newer, so the same second counts as newer.
+        return created_at is not None and room.destroyed_at >= int(created_at.timestamp())
     return False
