@@ -46,6 +46,17 @@ def _int(env: dict, name: str, default: int) -> int:
         raise ConfigError(f"{name}={value!r} is not an integer") from None
 
 
+def _bool(env: dict, name: str, default: bool) -> bool:
+    value = (env.get(name) or "").lower()
+    if not value:
+        return default
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name}={env.get(name)!r} is not a boolean")
+
+
 def sql_from_env(env: dict[str, str]) -> dict | None:
     """Prosody's `sql` option for `storage = "sql"` (production: PostgreSQL)."""
     if (env.get("PROSODY_STORAGE") or "internal") != "sql":
@@ -128,6 +139,7 @@ class ProsodyConfig:
             storage=env.get("PROSODY_STORAGE") or "internal",
             sql=sql_from_env(env),
             http_external_url=http_external_url(env),
+            restrict_room_creation=_bool(env, "PROSODY_RESTRICT_ROOM_CREATION", False),
         )
 
     @property

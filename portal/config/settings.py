@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "profiles",
     "webchat",
     "csp",
+    "rooms",
 ]
 
 MIDDLEWARE = [
