@@ -50,6 +50,8 @@ def prosody(runtime_dir: Path, token_secret: str, accounts: dict, **overrides):
         interfaces=["127.0.0.1"],
         log_to_console=False,
         c2s_rate="10mb/s",
+        connection_burst=0,  # every benchmark client connects from 127.0.0.1
+        muc_message_rate=0,
         **overrides,
     )
     write_accounts(config.data_path, config.domain, accounts)

@@ -46,6 +46,14 @@ def _int(env: dict, name: str, default: int) -> int:
         raise ConfigError(f"{name}={value!r} is not an integer") from None
 
 
+def _float(env: dict, name: str, default: float) -> float:
+    value = env.get(name) or str(default)
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a number") from None
+
+
 def _bool(env: dict, name: str, default: bool) -> bool:
     value = (env.get(name) or "").lower()
     if not value:
@@ -107,6 +115,13 @@ class ProsodyConfig:
     smacks_hibernation_time: int = 60
     c2s_stanza_size_limit: int = 65536
     c2s_rate: str = "50kb/s"
+    # Silence before a client is pinged; as long again without a sign of life and
+    # its connection is closed (then stream management's hibernation).
+    idle_timeout: int = 60
+    connection_burst: int = 20
+    connection_period: int = 60
+    muc_message_rate: float = 2
+    muc_message_burst: int = 10
     restrict_room_creation: bool = False
     upload_size_limit: int = 10 * 1024 * 1024
     upload_daily_quota: int = 100 * 1024 * 1024
@@ -135,6 +150,11 @@ class ProsodyConfig:
             smacks_hibernation_time=_int(env, "PROSODY_SMACKS_HIBERNATION_TIME", 60),
             c2s_stanza_size_limit=_int(env, "PROSODY_STANZA_SIZE_LIMIT", 65536),
             c2s_rate=env.get("PROSODY_C2S_RATE", "50kb/s"),
+            idle_timeout=_int(env, "PROSODY_IDLE_TIMEOUT", 60),
+            connection_burst=_int(env, "PROSODY_CONNECTION_BURST", 20),
+            connection_period=_int(env, "PROSODY_CONNECTION_PERIOD", 60),
+            muc_message_rate=_float(env, "PROSODY_MUC_MESSAGE_RATE", 2),
+            muc_message_burst=_int(env, "PROSODY_MUC_MESSAGE_BURST", 10),
             component_interface=env.get("PROSODY_COMPONENT_INTERFACE") or "127.0.0.1",
             storage=env.get("PROSODY_STORAGE") or "internal",
             sql=sql_from_env(env),
@@ -190,6 +210,11 @@ class ProsodyConfig:
             "smacks_hibernation_time": self.smacks_hibernation_time,
             "c2s_rate": self.c2s_rate,
             "c2s_stanza_size_limit": self.c2s_stanza_size_limit,
+            "idle_timeout": self.idle_timeout,
+            "connection_burst": self.connection_burst,
+            "connection_period": self.connection_period,
+            "muc_message_rate": self.muc_message_rate,
+            "muc_message_burst": self.muc_message_burst,
             "storage": self.storage if self.storage != "internal" else "internal",
             "sql": self.sql,
             "archive_expires_after": "never",

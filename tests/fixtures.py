@@ -81,6 +81,8 @@ def prosody_config(runtime_dir: Path, **overrides) -> ProsodyConfig:
         "component_port": free_port(),
         "interfaces": ["127.0.0.1"],
         "log_to_console": False,
+        # Every test client connects from 127.0.0.1; tests of the limits set their own.
+        "connection_burst": 0,
     }
     return ProsodyConfig(**{**values, **overrides})
 
