@@ -14,6 +14,7 @@ from django.db import transaction
 from accounts.models import User
 from outbox.actions import enqueue
 from outbox.models import OutboxEntry
+from profiles.text import clean_text
 from rooms.models import Affiliation, Room
 
 log = logging.getLogger(__name__)
@@ -137,8 +138,8 @@ def _valid_slug(slug: str) -> bool:
 def _fields_from_state(state) -> dict:
     public = state.public and not state.members_only
     return {
-        "name": (state.name or state.slug)[:64],
-        "description": state.description[:500],
+        "name": clean_text(state.name or "", multiline=False, max_length=64) or state.slug,
+        "description": clean_text(state.description, multiline=True, max_length=500),
         "visibility": Room.Visibility.PUBLIC if public else Room.Visibility.PRIVATE,
         "password": state.password[:64] if public else "",
         "persistent": state.persistent,

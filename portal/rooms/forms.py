@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from profiles.text import clean_text
 from rooms.models import SLUG_MAX_LENGTH, Affiliation, Room
 
 ROOM_FIELDS = ["name", "description", "visibility", "password", "persistent", "history"]
@@ -19,6 +20,17 @@ class RoomSettingsForm(forms.ModelForm):
             "password": forms.PasswordInput(render_value=True),
         }
         help_texts = {"password": _("Optional; public rooms only. Empty means no password.")}
+
+    # Names show in every client's room list: no bidi overrides or control
+    # characters (which XML cannot even carry to Prosody).
+    def clean_name(self):
+        name = clean_text(self.cleaned_data["name"], multiline=False)
+        if not name:
+            raise forms.ValidationError(_("The room needs a name."), code="required")
+        return name
+
+    def clean_description(self):
+        return clean_text(self.cleaned_data["description"], multiline=True)
 
     def clean(self):
         cleaned = super().clean()
