@@ -152,3 +152,112 @@ def test_portal_down_leaves_xmpp_chat_and_logins_working(xmpp_server, synced_db)
         synced_db.start()
     new_room(member(xmpp_server, "ola"), "afterwards")
     eventually(lambda: try_room_config(xmpp_server, "ola", "afterwards"), timeout=10)
+
+
+def test_prosody_restart_loses_no_acknowledged_message_and_clients_come_back(tmp_path):
+    """Stream management: what the server acknowledged is delivered or archived."""
+    from tests.own_prosody import own_prosody
+    from tests.own_prosody import wait_for as wait_async
+    from tests.xmpp_client import connect
+
+    with own_prosody(tmp_path, ("amy", "ben")) as server:
+
+        async def scenario():
+            amy = await connect(server, "amy@localhost", PASSWORD)
+            ben = await connect(server, "ben@localhost", PASSWORD)
+            acked, received, sessions = set(), set(), {"amy": 0, "ben": 0}
+            amy.add_event_handler("stanza_acked", lambda s: acked.add(s["body"]))
+            ben.add_event_handler("message", lambda m: received.add(m["body"]))
+            for name, client in (("amy", amy), ("ben", ben)):
+                client.add_event_handler(
+                    "session_start", lambda _, n=name: sessions.__setitem__(n, sessions[n] + 1)
+                )
+            restart = None
+            for number in range(40):
+                if number == 15:
+                    restart = asyncio.create_task(asyncio.to_thread(server.restart))
+                if amy.closed.is_set() and restart.done():
+                    amy.closed.clear()
+                    amy.connect("127.0.0.1", server.c2s_port)
+                    await wait_async(lambda: sessions["amy"] >= 1, 10)
+                amy.send_message(mto="ben@localhost", mbody=f"m{number:02d}", mtype="chat")
+                await asyncio.sleep(0.05)
+            await restart
+            if ben.closed.is_set():
+                ben.closed.clear()
+                ben.connect("127.0.0.1", server.c2s_port)
+            await wait_async(lambda: sessions["ben"] >= 1 and sessions["amy"] >= 1, 10)
+            amy.plugin["xep_0198"].request_ack()
+            await asyncio.sleep(1)
+            archived = await archive_of(ben)
+            amy.abort()
+            ben.abort()
+            return acked, received, archived
+
+        acked, received, archived = asyncio.run(scenario())
+    acked.discard("")
+    assert len(acked) >= 20, sorted(acked)  # before and after the restart
+    assert {"m00", "m39"} <= acked
+    assert acked <= received | archived, sorted(acked - received - archived)
+
+
+async def archive_of(client) -> set[str]:
+    from slixmpp.xmlstream import ET
+    from slixmpp.xmlstream.handler import Callback
+    from slixmpp.xmlstream.matcher import MatchXPath
+
+    bodies = set()
+
+    def on_result(message):
+        body = message.xml.find(".//{jabber:client}body")
+        if body is not None:
+            bodies.add(body.text)
+
+    client.register_handler(
+        Callback("mam", MatchXPath("{jabber:client}message/{urn:xmpp:mam:2}result"), on_result)
+    )
+    iq = client.make_iq_set()
+    query = ET.SubElement(iq.xml, "{urn:xmpp:mam:2}query")
+    rsm = ET.SubElement(query, "{http://jabber.org/protocol/rsm}set")
+    ET.SubElement(rsm, "{http://jabber.org/protocol/rsm}max").text = "100"
+    await iq.send(timeout=5)
+    return bodies
+
+
+def cut_database_connections() -> int:
+    """What a database restart does to its clients: every backend of the test
+    database but this one is terminated (the server itself keeps running)."""
+    import psycopg
+    from django.db import connection
+
+    db = connection.settings_dict
+    with psycopg.connect(
+        dbname=db["NAME"],
+        user=db["USER"] or None,
+        password=db["PASSWORD"] or None,
+        host=db["HOST"] or None,
+        port=db["PORT"] or None,
+        autocommit=True,
+    ) as admin:
+        rows = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return len(rows)
+
+
+def test_portal_and_bridge_recover_from_a_database_restart(xmpp_server, synced_db):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("simulates a PostgreSQL restart; SQLite has no server")
+    pat = member(xmpp_server, "pat")
+    connection.settings_dict["CONN_MAX_AGE"] = 600  # a kept connection, as in production
+    try:
+        assert pat.get("/profile/").status_code == 200
+        assert cut_database_connections() >= 1
+        assert pat.get("/profile/").status_code == 200  # no restart, no manual step
+        new_room(pat, "survivor")
+        eventually(lambda: try_room_config(xmpp_server, "pat", "survivor"), timeout=10)
+    finally:
+        connection.settings_dict["CONN_MAX_AGE"] = 0
