@@ -314,3 +314,25 @@ def test_prosody_logged_no_error(server):
     """Everything above was refused cleanly: no Lua error in Prosody's log."""
     log = server.log_text()
     assert not re.search(r"\berror\b.*(traceback|stack|attempt to)", log, re.I), log[-3000:]
+
+
+def test_a_connection_cannot_push_faster_than_its_bandwidth_limit(tmp_path):
+    """limits.c2s.rate (PROSODY_C2S_RATE): 10kb/s with a 2 s burst here."""
+    with own_prosody(tmp_path, USERS, c2s_rate="10kb/s") as server:
+
+        async def scenario():
+            alice = await connect(server, "alice@localhost", PASSWORD)
+            bob = await connect(server, "bob@localhost", PASSWORD)
+            bodies = []
+            bob.add_event_handler("message", lambda m: bodies.append(m["body"]))
+            started = time.monotonic()
+            for number in range(40):  # 40 x 1 KiB: twice the burst
+                alice.send_message(mto="bob@localhost", mbody=f"{number:04d}" + "y" * 1020)
+            await wait_for(lambda: len(bodies) == 40, 15)
+            elapsed = time.monotonic() - started
+            alice.abort()
+            bob.abort()
+            return elapsed
+
+        elapsed = asyncio.run(scenario())
+    assert elapsed > 1.5  # ~20 KiB past the burst at 10 KiB/s; unthrottled: milliseconds
