@@ -107,3 +107,46 @@ def test_a_non_member_finds_and_reads_nothing_of_a_private_room(tmp_path):
     (_, member_archive), member_join = member_view
     assert any("the secret message" in text for text in member_archive)
     assert member_join is None
+
+
+@pytest.mark.django_db
+def test_no_portal_page_or_json_endpoint_shows_a_private_room_to_a_non_member():
+    from django.test import Client
+
+    from accounts.models import User
+    from rooms.models import Affiliation, Room
+
+    owner = User.objects.create_user("owner", "owner@example.org", PASSWORD)
+    outsider = User.objects.create_user("outsider", "outsider@example.org", PASSWORD)
+    room = Room.objects.create(
+        slug="hideout",
+        name="Hideout",
+        description="plans for the heist",
+        visibility=Room.Visibility.PRIVATE,
+    )
+    Affiliation.objects.create(room=room, user=owner, kind=Affiliation.Kind.OWNER)
+    browser = Client()
+    browser.force_login(outsider)
+    pages = {
+        path: browser.get(path)
+        for path in (
+            "/rooms/",
+            "/rooms/?q=heist",
+            "/rooms/?q=hideout",
+            "/people/",
+            "/people/owner/",
+            "/chat/?room=hideout",
+            "/chat/credentials",
+            "/",
+        )
+    }
+    for path in ("/rooms/hideout/", "/rooms/hideout/edit/", "/rooms/hideout/members/"):
+        assert browser.get(path).status_code == 404, path
+        assert browser.post(path, {"name": "taken over"}).status_code in (403, 404), path
+    assert browser.post("/rooms/hideout/leave/").status_code == 404
+    assert browser.get("/rooms/hideout/delete/").status_code == 404
+    for path, response in pages.items():
+        assert response.status_code == 200, path
+        for word in SECRET_WORDS[:2]:
+            assert word not in response.content.decode(), f"{path} shows {word!r}"
+    assert Room.objects.get(slug="hideout").name == "Hideout"

@@ -58,8 +58,17 @@ class NewRoomForm(RoomSettingsForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["slug"].widget.attrs.update(
-            {"pattern": "[a-z0-9._-]{2,48}", "maxlength": SLUG_MAX_LENGTH}
+            {"pattern": "[a-z0-9][a-z0-9._-]{1,47}", "maxlength": SLUG_MAX_LENGTH}
         )
+
+    def clean_slug(self):
+        # "." and ".." would be path segments no browser sends as they are.
+        slug = self.cleaned_data["slug"]
+        if not slug[:1].isalnum():
+            raise forms.ValidationError(
+                _("The address must start with a letter or a digit."), code="invalid_slug"
+            )
+        return slug
 
 
 class AffiliationForm(forms.Form):

@@ -54,20 +54,29 @@ end, 100);
 -- Liveness, checked by a timer of our own: Prosody's read timeout is not
 -- re-armed after mod_limits pauses a connection, so it cannot be relied on.
 local function mark_read(data, session)
-	session.chatboard_last_read = now();
+	-- After a stream-management resumption the new connection's filters still
+	-- carry the session that resumed, not the one that lives on.
+	(session.chatboard_resumed_as or session).chatboard_last_read = now();
 	return data;
 end
 
-filters.add_filter_hook(function(session)
+local function watch_reads(session)
 	if session.type == "c2s_unauthed" then
 		session.chatboard_last_read = now();
 		filters.add_filter(session, "bytes/in", mark_read, 1000);
 	end
-end);
+end
+
+filters.add_filter_hook(watch_reads);
 
 function module.unload()
-	filters.remove_filter_hook(mark_read);
+	filters.remove_filter_hook(watch_reads);
 end
+
+module:hook("smacks-hibernation-end", function(event)
+	event.origin.chatboard_resumed_as = event.resumed;
+	event.resumed.chatboard_last_read, event.resumed.chatboard_pinged_at = now(), nil;
+end);
 
 local function check(session, t)
 	local last_read = session.chatboard_last_read;
