@@ -24,6 +24,7 @@ import subprocess
 import sys
 import urllib.parse
 import urllib.request
+import uuid
 from http.cookiejar import CookieJar
 from pathlib import Path
 
@@ -240,7 +241,7 @@ class ChatBoardStack(XmppServer):
         return result.stdout
 
     def shell(self, code: str) -> str:
-        return self.manage("shell", "-c", code)
+        return self.manage("shell", "--no-imports", "-c", code)
 
     def sign_up(self, username: str, password: str) -> "PortalSession":
         """Sign up through the portal's real signup page (CSRF and all)."""
@@ -258,6 +259,13 @@ class ChatBoardStack(XmppServer):
             raise AssertionError(f"signup of {username} refused")
         return session
 
+    def sign_in(self, username: str, password: str) -> "PortalSession":
+        session = PortalSession(self.url)
+        session.post_form("/accounts/login/", {"login": username, "password": password})
+        if session.last_url.endswith("/accounts/login/"):
+            raise AssertionError(f"{username} could not sign in")
+        return session
+
 
 class PortalSession:
     """A browser-like HTTP session with one portal: cookies, CSRF tokens."""
@@ -272,11 +280,17 @@ class PortalSession:
             self.last_url = response.url
             return response.read().decode()
 
-    def post_form(self, path: str, fields: dict[str, str]) -> str:
+    def post_form(self, path: str, fields: dict[str, str], files=None) -> str:
+        """Submit the form on `path` as a browser would; `files`: {name: (filename, bytes)}."""
         page = self.get(path)
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-        data = urllib.parse.urlencode({**fields, "csrfmiddlewaretoken": token}).encode()
-        request = urllib.request.Request(self.base_url + path, data=data)
+        fields = {**fields, "csrfmiddlewaretoken": token}
+        if files:
+            data, content_type = _multipart(fields, files)
+            headers = {"Content-Type": content_type}
+        else:
+            data, headers = urllib.parse.urlencode(fields).encode(), {}
+        request = urllib.request.Request(self.base_url + path, data=data, headers=headers)
         with self.opener.open(request, timeout=15) as response:
             self.last_url = response.url
             return response.read().decode()
@@ -310,3 +324,20 @@ class Federation:
     def stop_all(self) -> None:
         for server in reversed(self.started):
             server.stop()
+
+
+def _multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    parts = []
+    for name, value in fields.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n')
+        parts.append(f"{value}\r\n")
+    body = "".join(parts).encode()
+    for name, (filename, content) in files.items():
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        )
+        body += head.encode() + content + b"\r\n"
+    body += f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"

@@ -3,10 +3,12 @@
 over real s2s with certificate verification."""
 
 import asyncio
+import hashlib
 
 import pytest
 
 from tests.stacks import Federation
+from tests.test_profiles import image_bytes, read_avatar_ids, read_vcard, wait_async
 from tests.xmpp_client import can_log_in, eventually, logged_in
 
 PASSWORD = "correct horse battery"
@@ -68,3 +70,63 @@ def test_people_on_two_chatboard_servers_exchange_direct_messages(a, b):
         "Hello from a.test",
     )
     assert (to_alice["from"].bare, to_alice["body"]) == (bob, "Hello from b.test")
+
+
+def test_person_joins_a_public_room_on_another_server_sees_history_and_posts(a, b):
+    alice, bob = person(a, "amy"), person(b, "bert")
+    room = "lobby@conference.b.test"
+
+    async def visit():
+        async with logged_in(b, bob, PASSWORD) as bob_client:
+            muc = bob_client.plugin["xep_0045"]
+            await muc.join_muc_wait(room, "Bert", maxstanzas=0, timeout=10)
+            bob_client.send_message(mto=room, mbody="Welcome to the lobby", mtype="groupchat")
+            bob_inbox = inbox(bob_client)
+            await next_message(bob_inbox)  # the room echoes it: stored in history
+            async with logged_in(a, alice, PASSWORD) as alice_client:
+                items = await alice_client.plugin["xep_0030"].get_items(
+                    jid="conference.b.test", timeout=10
+                )
+                listed = {item[0] for item in items["disco_items"]["items"]}
+                joined = await alice_client.plugin["xep_0045"].join_muc_wait(
+                    room, "Amy", maxstanzas=10, timeout=10
+                )
+                alice_client.send_message(mto=room, mbody="Hi from a.test", mtype="groupchat")
+                while (message := await next_message(bob_inbox))["body"] != "Hi from a.test":
+                    pass
+                return listed, joined, message
+
+    listed, (_own, _subject, occupants, history), message = asyncio.run(visit())
+    assert room in listed
+    assert [m["body"] for m in history] == ["Welcome to the lobby"]
+    assert "Bert" in {p["from"].resource for p in occupants}
+    assert (message["from"].full, message["type"]) == (f"{room}/Amy", "groupchat")
+
+
+def test_person_reads_profile_published_by_another_chatboard(a, b):
+    alice, bob = person(a, "ada"), person(b, "bo")
+    b.sign_in("bo", PASSWORD).post_form(
+        "/profile/",
+        {"name": "Bo from B", "about": "Builds things."},
+        files={"avatar": ("bo.png", image_bytes("blue"))},
+    )
+    avatar_sha1 = b.shell(
+        "from profiles.models import Profile; "
+        "print(Profile.objects.get(user__username='bo').avatar_sha1)"
+    ).strip()
+    assert len(avatar_sha1) == 40
+
+    async def alice_reads():
+        async with logged_in(a, alice, PASSWORD) as client:
+
+            async def published():
+                vcard = await read_vcard(client, bob)
+                return vcard if vcard["PHOTO"] else None
+
+            vcard = await wait_async(published, timeout=10)
+            return vcard, await read_avatar_ids(client, bob)
+
+    vcard, avatar_ids = asyncio.run(alice_reads())
+    assert (vcard["FN"], vcard["NOTE"]) == ("Bo from B", "Builds things.")
+    assert hashlib.sha1(vcard["PHOTO"][1]).hexdigest() == avatar_sha1
+    assert avatar_ids == [avatar_sha1]
