@@ -91,8 +91,7 @@ class ProsodyConfig:
     upload_daily_quota: int = 100 * 1024 * 1024
     upload_global_quota: int = 2 * 1024 * 1024 * 1024
     federation: str = "open"
-    # Remote hosts allowed in "allowlist" mode, each by its exact name (a server's
-    # domain and its rooms' host are two entries: b.example, conference.b.example).
+    # Remote domains allowed in "allowlist" mode, with their subdomains (rooms).
     federation_allowlist: list[str] = field(default_factory=list)
     # Remote servers must present a certificate valid for their domain.
     s2s_secure_auth: bool = True
@@ -137,11 +136,6 @@ class ProsodyConfig:
             raise ConfigError(f"CHATBOARD_FEDERATION={self.federation!r}: use one of {modes}")
         if self.federation == "allowlist" and not self.federation_allowlist:
             raise ConfigError("CHATBOARD_FEDERATION=allowlist needs CHATBOARD_FEDERATION_ALLOWLIST")
-
-    @property
-    def local_hosts(self) -> list[str]:
-        """Every host this server serves: the domain and its components."""
-        return [self.domain, *(f"{c}.{self.domain}" for c in ("conference", "upload", "bridge"))]
 
     @property
     def bridge_jid(self) -> str:
@@ -211,11 +205,12 @@ class ProsodyConfig:
         }
         literals = {name: lua(value) for name, value in values.items()}
         literals["federation"] = values["federation"]
-        literals["federation_modules"] = '"host_guard";' if self.federation == "allowlist" else ""
+        allowlist = self.federation == "allowlist"
+        literals["federation_modules"] = '"chatboard_federation";' if allowlist else ""
         return string.Template(TEMPLATE.read_text()).substitute(literals)
 
     def render_federation(self) -> str:
-        """The Lua for the federation mode (Prosody's own modules, no code of ours)."""
+        """The Lua for the federation mode."""
         lines = []
         if self.hosts_file:
             lines.append(f"unbound = {{ hoststxt = {lua(self.hosts_file)} }}")
@@ -224,10 +219,9 @@ class ProsodyConfig:
             # gets not-allowed "Communication with remote domains is not enabled".
             lines.append('modules_disabled = { "s2s" }')
         elif self.federation == "allowlist":
-            # mod_host_guard: streams from other hosts are closed (policy-violation);
-            # stanzas to them bounce with policy-violation.
-            lines.append(f"host_guard_blockall = {lua(self.local_hosts)}")
-            lines.append(f"host_guard_blockall_exceptions = {lua(self.federation_allowlist)}")
+            # mod_chatboard_federation: other servers' streams are closed and
+            # stanzas to them bounce, both with policy-violation.
+            lines.append(f"chatboard_federation_allowlist = {lua(self.federation_allowlist)}")
         return "\n".join(lines) or "-- open: any server with a valid certificate"
 
     def write(self) -> Path:

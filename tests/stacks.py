@@ -28,6 +28,7 @@ import uuid
 from http.cookiejar import CookieJar
 from pathlib import Path
 
+from stack.certs import ensure_dev_certificate
 from stack.environment import REPO_DIR, stack_environment
 from stack.prosody import ProsodyConfig, ProsodyServer, wait_for_port
 from tests.certificates import TestCA
@@ -138,11 +139,22 @@ class XmppServer:
 class PlainXmppServer(XmppServer):
     """Any other XMPP server: stock Prosody with its own accounts, no portal, no bridge."""
 
-    def __init__(self, network: Network, domain: str, runtime_dir: Path, **prosody):
+    def __init__(self, network: Network, domain: str, runtime_dir: Path, trusted=True, **prosody):
         config = network.prosody_config(
             domain, runtime_dir, authentication="internal_hashed", **prosody
         )
+        if not trusted:  # a self-signed certificate, as `make run` makes for development
+            for suffix in ("crt", "key"):
+                (runtime_dir / "certs" / f"{domain}.{suffix}").unlink()
+            ensure_dev_certificate(runtime_dir / "certs", domain)
+        self.trusted = trusted
         super().__init__(network, config)
+
+    @property
+    def ca_file(self) -> Path:
+        if self.trusted:
+            return self.network.ca.cert
+        return self.config.runtime_dir / "certs" / f"{self.domain}.crt"
 
     def register(self, username: str, password: str) -> None:
         subprocess.run(

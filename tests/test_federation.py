@@ -16,7 +16,9 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture(scope="module")
 def federation(tmp_path_factory):
-    federation = Federation(tmp_path_factory.mktemp("federation"), ["a.test", "b.test", "c.test"])
+    federation = Federation(
+        tmp_path_factory.mktemp("federation"), ["a.test", "b.test", "c.test", "untrusted.test"]
+    )
     yield federation
     federation.stop_all()
 
@@ -130,3 +132,100 @@ def test_person_reads_profile_published_by_another_chatboard(a, b):
     assert (vcard["FN"], vcard["NOTE"]) == ("Bo from B", "Builds things.")
     assert hashlib.sha1(vcard["PHOTO"][1]).hexdigest() == avatar_sha1
     assert avatar_ids == [avatar_sha1]
+
+
+@pytest.fixture(scope="module")
+def c(federation):
+    """Any other XMPP server: stock Prosody, its certificate from the trusted CA."""
+    server = federation.plain("c.test")
+    server.register("carol", PASSWORD)
+    return server
+
+
+@pytest.fixture
+def a_reconfigured(a):
+    """a.test, whose operator may change its federation settings; open again afterwards."""
+    yield a
+    a.reconfigure(federation="open", federation_allowlist=[])
+
+
+def refusals(sender_server, sender, recipient, body="Are you there?"):
+    """What the sender's client gets back for a message to `recipient`."""
+
+    async def attempt():
+        async with logged_in(sender_server, sender, PASSWORD) as client:
+            errors = asyncio.Queue()
+            client.add_event_handler("message_error", errors.put_nowait)
+            client.send_message(mto=recipient, mbody=body, mtype="chat")
+            error = (await next_message(errors, timeout=15))["error"]
+            return error["condition"], error["text"]
+
+    return asyncio.run(attempt())
+
+
+def delivered(sender_server, sender, recipient_server, recipient) -> bool:
+    async def attempt():
+        async with (
+            logged_in(sender_server, sender, PASSWORD) as sending,
+            logged_in(recipient_server, recipient, PASSWORD) as receiving,
+        ):
+            received = inbox(receiving)
+            sending.send_message(mto=recipient, mbody="ping across", mtype="chat")
+            return (await next_message(received))["body"] == "ping across"
+
+    return asyncio.run(attempt())
+
+
+def joins(server, jid, room) -> bool:
+    async def attempt():
+        async with logged_in(server, jid, PASSWORD) as client:
+            await client.plugin["xep_0045"].join_muc_wait(room, "Visitor", timeout=10)
+            return True
+
+    return asyncio.run(attempt())
+
+
+def test_server_with_federation_off_refuses_s2s_both_ways(a_reconfigured, b):
+    alice, bob = person(a_reconfigured, "alma"), person(b, "ben")
+    a_reconfigured.reconfigure(federation="off")
+    assert refusals(a_reconfigured, alice, bob) == (
+        "not-allowed",
+        "Communication with remote domains is not enabled",
+    )
+    assert refusals(b, bob, alice) == (
+        "remote-server-not-found",
+        "Server-to-server connection failed: connection refused",
+    )
+
+
+def test_allowlist_admits_only_the_listed_servers(a_reconfigured, b, c):
+    alice, bob, carol = person(a_reconfigured, "anna"), person(b, "bill"), "carol@c.test"
+    assert delivered(c, carol, a_reconfigured, alice)  # open: everyone may talk
+    a_reconfigured.reconfigure(federation="allowlist", federation_allowlist=["b.test"])
+    assert delivered(a_reconfigured, alice, b, bob)
+    assert delivered(b, bob, a_reconfigured, alice)
+    assert refusals(a_reconfigured, alice, carol) == (
+        "not-allowed",
+        "This server does not federate with c.test",
+    )
+    assert refusals(c, carol, alice) == (
+        "remote-server-timeout",
+        "Server-to-server connection failed: policy-violation "
+        "(This server does not federate with c.test)",
+    )
+    assert joins(a_reconfigured, alice, "allowed@conference.b.test")  # rooms of b.test too
+
+
+def test_server_with_an_unverifiable_certificate_is_refused(a, federation):
+    untrusted = federation.plain("untrusted.test", trusted=False)
+    untrusted.register("eve", PASSWORD)
+    alice = person(a, "agnes")
+    assert refusals(a, alice, "eve@untrusted.test") == (
+        "remote-server-timeout",
+        "Server-to-server connection failed: Remote server's certificate is not trusted",
+    )
+    assert refusals(untrusted, "eve@untrusted.test", alice) == (
+        "remote-server-timeout",
+        "Server-to-server connection failed: not-authorized "
+        "(Your server's certificate is not trusted)",
+    )
