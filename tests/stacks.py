@@ -28,11 +28,13 @@ import uuid
 from http.cookiejar import CookieJar
 from pathlib import Path
 
+import pytest
+
 from stack.certs import ensure_dev_certificate
 from stack.environment import REPO_DIR, stack_environment
 from stack.prosody import ProsodyConfig, ProsodyServer, wait_for_port
 from tests.certificates import TestCA
-from tests.xmpp_client import eventually
+from tests.xmpp_client import can_log_in, eventually
 
 S2S_PORT = 5269  # what a server without SRV records is reached on
 MANAGE = str(REPO_DIR / "portal" / "manage.py")
@@ -163,6 +165,11 @@ class PlainXmppServer(XmppServer):
             check=True, capture_output=True,
         )  # fmt: skip
 
+    def person(self, username: str, password: str) -> str:
+        """A new account; its JID."""
+        self.register(username, password)
+        return f"{username}@{self.domain}"
+
 
 class ChatBoardStack(XmppServer):
     """Prosody, portal and bridge for one domain, each in its own process."""
@@ -271,6 +278,13 @@ class ChatBoardStack(XmppServer):
             raise AssertionError(f"signup of {username} refused")
         return session
 
+    def person(self, username: str, password: str) -> str:
+        """Someone who signed up in the portal and whose XMPP account is ready; their JID."""
+        self.sign_up(username, password)
+        jid = f"{username}@{self.domain}"
+        eventually(lambda: can_log_in(self, jid, password), timeout=10)
+        return jid
+
     def sign_in(self, username: str, password: str) -> "PortalSession":
         session = PortalSession(self.url)
         session.post_form("/accounts/login/", {"login": username, "password": password})
@@ -353,3 +367,32 @@ def _multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> t
         body += head.encode() + content + b"\r\n"
     body += f"--{boundary}--\r\n".encode()
     return body, f"multipart/form-data; boundary={boundary}"
+
+
+# ---------- fixtures (session-wide: starting a stack costs a few seconds) ----------
+
+FEDERATION_DOMAINS = ["a.test", "b.test", "c.test", "untrusted.test"]
+
+
+@pytest.fixture(scope="session")
+def federation(tmp_path_factory):
+    """The shared network; every stack started on it is stopped at the end."""
+    federation = Federation(tmp_path_factory.mktemp("federation"), FEDERATION_DOMAINS)
+    yield federation
+    federation.stop_all()
+
+
+@pytest.fixture(scope="session")
+def a(federation) -> ChatBoardStack:
+    return federation.chatboard("a.test")
+
+
+@pytest.fixture(scope="session")
+def b(federation) -> ChatBoardStack:
+    return federation.chatboard("b.test")
+
+
+@pytest.fixture(scope="session")
+def c(federation) -> PlainXmppServer:
+    """Any other XMPP server: stock Prosody, its certificate from the trusted CA."""
+    return federation.plain("c.test")

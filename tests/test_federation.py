@@ -1,43 +1,20 @@
-"""Federation: two ChatBoard stacks (a.test, b.test) and a stock XMPP server
-(c.test) on one machine, each with its own Prosody, portal and bridge, talking
-over real s2s with certificate verification."""
+"""Federation: two ChatBoard stacks (a.test, b.test), each with its own Prosody,
+portal and bridge, and a stock XMPP server (c.test) on one machine, talking over
+real s2s with certificate verification (fixtures in tests/stacks.py)."""
 
 import asyncio
 import hashlib
 
 import pytest
 
-from tests.stacks import Federation
 from tests.test_profiles import image_bytes, read_avatar_ids, read_vcard, wait_async
-from tests.xmpp_client import can_log_in, eventually, logged_in
+from tests.xmpp_client import logged_in
 
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture(scope="module")
-def federation(tmp_path_factory):
-    federation = Federation(
-        tmp_path_factory.mktemp("federation"), ["a.test", "b.test", "c.test", "untrusted.test"]
-    )
-    yield federation
-    federation.stop_all()
-
-
-@pytest.fixture(scope="module")
-def a(federation):
-    return federation.chatboard("a.test")
-
-
-@pytest.fixture(scope="module")
-def b(federation):
-    return federation.chatboard("b.test")
-
-
 def person(stack, username):
-    stack.sign_up(username, PASSWORD)
-    jid = f"{username}@{stack.domain}"
-    eventually(lambda: can_log_in(stack, jid, PASSWORD), timeout=10)
-    return jid
+    return stack.person(username, PASSWORD)
 
 
 async def next_message(queue, timeout=10):
@@ -134,14 +111,6 @@ def test_person_reads_profile_published_by_another_chatboard(a, b):
     assert avatar_ids == [avatar_sha1]
 
 
-@pytest.fixture(scope="module")
-def c(federation):
-    """Any other XMPP server: stock Prosody, its certificate from the trusted CA."""
-    server = federation.plain("c.test")
-    server.register("carol", PASSWORD)
-    return server
-
-
 @pytest.fixture
 def a_reconfigured(a):
     """a.test, whose operator may change its federation settings; open again afterwards."""
@@ -199,7 +168,7 @@ def test_server_with_federation_off_refuses_s2s_both_ways(a_reconfigured, b):
 
 
 def test_allowlist_admits_only_the_listed_servers(a_reconfigured, b, c):
-    alice, bob, carol = person(a_reconfigured, "anna"), person(b, "bill"), "carol@c.test"
+    alice, bob, carol = person(a_reconfigured, "anna"), person(b, "bill"), person(c, "carol")
     assert delivered(c, carol, a_reconfigured, alice)  # open: everyone may talk
     a_reconfigured.reconfigure(federation="allowlist", federation_allowlist=["b.test"])
     assert delivered(a_reconfigured, alice, b, bob)
