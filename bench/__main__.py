@@ -9,7 +9,7 @@ import platform
 import subprocess
 from pathlib import Path
 
-from bench import login_storm, report
+from bench import login_storm, report, room_sync
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -55,6 +55,7 @@ def main() -> None:
         "command": "make bench" + (" FULL=1" if args.full else ""),
         "machine": machine(),
         "login_storm": {"concurrent_logins": size, **login_storm.run(size)},
+        "room_sync": room_sync.run(operations=200, sizes=(100, 1000)),
     }
     RESULTS_DIR.mkdir(exist_ok=True)
     path = RESULTS_DIR / f"{results['date'][:10]}{'-full' if args.full else ''}.json"

@@ -46,6 +46,14 @@ def _list(env: dict, name: str) -> list[str]:
     return [item.strip() for item in env.get(name, "").split(",") if item.strip()]
 
 
+def _int(env: dict, name: str, default: int) -> int:
+    value = env.get(name) or str(default)
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not an integer") from None
+
+
 def _bool(env: dict, name: str, default: bool) -> bool:
     value = (env.get(name) or "").lower()
     if not value:
@@ -54,15 +62,7 @@ def _bool(env: dict, name: str, default: bool) -> bool:
         return True
     if value in {"0", "false", "no", "off"}:
         return False
-    raise ConfigError(f"{name}={env.get(name)!r} is not a boolean (use true or false)")
-
-
-def _int(env: dict, name: str, default: int) -> int:
-    value = env.get(name) or str(default)
-    try:
-        return int(value)
-    except ValueError:
-        raise ConfigError(f"{name}={value!r} is not an integer") from None
+    raise ConfigError(f"{name}={env.get(name)!r} is not a boolean")
 
 
 @dataclass
@@ -128,6 +128,7 @@ class ProsodyConfig:
             ca_file=env.get("PROSODY_CA_FILE") or None,
             hosts_file=env.get("PROSODY_HOSTS_FILE") or None,
             s2s_interfaces=_list(env, "PROSODY_S2S_INTERFACES") or None,
+            restrict_room_creation=_bool(env, "PROSODY_RESTRICT_ROOM_CREATION", False),
         )
 
     def __post_init__(self):

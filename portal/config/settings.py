@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "status",
     "profiles",
     "webchat",
+    "rooms",
 ]
 
 MIDDLEWARE = [

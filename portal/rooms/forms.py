@@ -1,0 +1,73 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from rooms.models import SLUG_MAX_LENGTH, Affiliation, Room
+
+ROOM_FIELDS = ["name", "description", "visibility", "password", "persistent", "history"]
+
+
+class RoomSettingsForm(forms.ModelForm):
+    """Edit an existing room: everything but its address."""
+
+    class Meta:
+        model = Room
+        fields = [*ROOM_FIELDS, "real_jids_visible_to"]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 4, "maxlength": 500}),
+            "visibility": forms.RadioSelect,
+            "password": forms.PasswordInput(render_value=True),
+        }
+        help_texts = {"password": _("Optional; public rooms only. Empty means no password.")}
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("visibility") == Room.Visibility.PRIVATE and cleaned.get("password"):
+            self.add_error(
+                "password",
+                _("Private rooms are members-only; a password applies to public rooms only."),
+            )
+        return cleaned
+
+
+class NewRoomForm(RoomSettingsForm):
+    class Meta(RoomSettingsForm.Meta):
+        fields = ["slug", *ROOM_FIELDS]
+        error_messages = {
+            "slug": {
+                "max_length": _(
+                    "The address can have at most %(limit_value)d characters "
+                    "(it has %(show_value)d)."
+                ),
+                "min_length": _("The address needs at least 2 characters."),
+            }
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slug"].widget.attrs.update(
+            {"pattern": "[a-z0-9._-]{2,48}", "maxlength": SLUG_MAX_LENGTH}
+        )
+
+
+class AffiliationForm(forms.Form):
+    """Set a user's affiliation by username; "none" removes it."""
+
+    CHOICES = [*Affiliation.Kind.choices, ("none", _("none (remove)"))]
+
+    username = forms.CharField(max_length=32)
+    affiliation = forms.ChoiceField(choices=CHOICES)
+
+    def clean_username(self):
+        username = self.cleaned_data["username"].strip().lower()
+        user = User.objects.filter(username=username, is_active=True).first()
+        if user is None:
+            raise forms.ValidationError(
+                _("There is no user called %(name)s."), params={"name": username}
+            )
+        return user
+
+    @property
+    def new_kind(self) -> str | None:
+        value = self.cleaned_data["affiliation"]
+        return None if value == "none" else value
