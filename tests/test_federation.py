@@ -6,11 +6,13 @@ import asyncio
 import hashlib
 
 import pytest
+from slixmpp.exceptions import IqError
 
 from tests.test_profiles import image_bytes, read_avatar_ids, read_vcard, wait_async
-from tests.xmpp_client import logged_in
+from tests.xmpp_client import eventually, logged_in
 
 PASSWORD = "correct horse battery"
+NEW_ROOM = {"name": "Room", "description": "", "password": "", "persistent": "on", "history": "on"}
 
 
 def person(stack, username):
@@ -198,3 +200,56 @@ def test_server_with_an_unverifiable_certificate_is_refused(a, federation):
         "Server-to-server connection failed: not-authorized "
         "(Your server's certificate is not trusted)",
     )
+
+
+def join_outcome(server, jid, room) -> str | None:
+    """None once `jid` is in the room; else the error condition the room answered."""
+
+    nick = jid.split("@")[0]
+
+    async def attempt():
+        async with logged_in(server, jid, PASSWORD) as client:
+            answer = asyncio.get_running_loop().create_future()
+
+            def on_presence(presence):
+                if presence["from"].bare != room or answer.done():
+                    return
+                if presence["type"] == "error":
+                    answer.set_result(presence["error"]["condition"])
+                elif presence["from"].resource == nick and presence["type"] != "unavailable":
+                    answer.set_result(None)
+
+            client.add_event_handler("presence", on_presence)
+            client.plugin["xep_0045"].join_muc(room, nick)
+            return await asyncio.wait_for(answer, 10)
+
+    return asyncio.run(attempt())
+
+
+def room_exists(server, jid, room) -> bool:
+    async def ask():
+        async with logged_in(server, jid, PASSWORD) as client:
+            try:
+                await client.plugin["xep_0030"].get_info(jid=room, timeout=5)
+            except IqError:
+                return False
+            return True
+
+    return asyncio.run(ask())
+
+
+def test_private_room_admits_a_remote_person_only_while_the_owner_has_her_as_member(a, b):
+    alice, bob = person(a, "aria"), person(b, "boris")
+    owner = b.sign_in("boris", PASSWORD)
+    owner.post_form("/rooms/new/", {**NEW_ROOM, "slug": "backroom", "visibility": "private"})
+    room = "backroom@conference.b.test"
+    eventually(lambda: room_exists(b, bob, room), timeout=10)
+    assert join_outcome(a, alice, room) == "registration-required"
+
+    owner.post_form("/rooms/backroom/members/", {"username": alice, "affiliation": "member"})
+    assert eventually(lambda: join_outcome(a, alice, room) is None, timeout=10)
+    page = owner.get("/rooms/backroom/")
+    assert alice in page and "/people/aria" not in page  # by address, no profile link
+
+    owner.post_form("/rooms/backroom/members/", {"username": alice, "affiliation": "none"})
+    assert eventually(lambda: join_outcome(a, alice, room) == "registration-required", timeout=10)

@@ -1,4 +1,7 @@
+import re
+
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -50,16 +53,33 @@ class NewRoomForm(RoomSettingsForm):
         )
 
 
+# A bare JID of another server: name@domain, no resource.
+REMOTE_JID = re.compile(r"^[^@/\s\"&'<>:]{1,255}@[a-z0-9-]+(\.[a-z0-9-]+)+\Z")
+
+
 class AffiliationForm(forms.Form):
-    """Set a user's affiliation by username; "none" removes it."""
+    """Set an affiliation by username, or by address for someone on another
+    server (federation); "none" removes it. `username` cleans to a User, or to
+    the bare JID (a str) of another server."""
 
     CHOICES = [*Affiliation.Kind.choices, ("none", _("none (remove)"))]
 
-    username = forms.CharField(max_length=32)
+    username = forms.CharField(
+        max_length=255, help_text=_("A username, or name@server for someone on another server.")
+    )
     affiliation = forms.ChoiceField(choices=CHOICES)
 
     def clean_username(self):
         username = self.cleaned_data["username"].strip().lower()
+        if "@" in username:
+            local, _at, domain = username.partition("@")
+            if domain != settings.XMPP_DOMAIN:
+                if not REMOTE_JID.match(username):
+                    raise forms.ValidationError(
+                        _("%(jid)s is not an address like name@server."), params={"jid": username}
+                    )
+                return username
+            username = local
         user = User.objects.filter(username=username, is_active=True).first()
         if user is None:
             raise forms.ValidationError(
