@@ -202,26 +202,30 @@ def test_server_with_an_unverifiable_certificate_is_refused(a, federation):
     )
 
 
+async def join(client, room, nick) -> str | None:
+    """None once in the room; else the error condition the room answered."""
+    answer = asyncio.get_running_loop().create_future()
+
+    def on_presence(presence):
+        if presence["from"].bare != room or answer.done():
+            return
+        if presence["type"] == "error":
+            answer.set_result(presence["error"]["condition"])
+        elif presence["from"].resource == nick and presence["type"] != "unavailable":
+            answer.set_result(None)
+
+    client.add_event_handler("presence", on_presence)
+    try:
+        client.plugin["xep_0045"].join_muc(room, nick)
+        return await asyncio.wait_for(answer, 10)
+    finally:
+        client.del_event_handler("presence", on_presence)
+
+
 def join_outcome(server, jid, room) -> str | None:
-    """None once `jid` is in the room; else the error condition the room answered."""
-
-    nick = jid.split("@")[0]
-
     async def attempt():
         async with logged_in(server, jid, PASSWORD) as client:
-            answer = asyncio.get_running_loop().create_future()
-
-            def on_presence(presence):
-                if presence["from"].bare != room or answer.done():
-                    return
-                if presence["type"] == "error":
-                    answer.set_result(presence["error"]["condition"])
-                elif presence["from"].resource == nick and presence["type"] != "unavailable":
-                    answer.set_result(None)
-
-            client.add_event_handler("presence", on_presence)
-            client.plugin["xep_0045"].join_muc(room, nick)
-            return await asyncio.wait_for(answer, 10)
+            return await join(client, room, jid.split("@")[0])
 
     return asyncio.run(attempt())
 
@@ -248,6 +252,14 @@ def test_private_room_admits_a_remote_person_only_while_the_owner_has_her_as_mem
 
     owner.post_form("/rooms/backroom/members/", {"username": alice, "affiliation": "member"})
     assert eventually(lambda: join_outcome(a, alice, room) is None, timeout=10)
+
+    async def while_alice_is_in():
+        async with logged_in(a, alice, PASSWORD) as client:
+            assert await join(client, room, "aria") is None
+            # (blocking the loop is fine here: Prosody reports the count)
+            return eventually(lambda: "1 person in the room now" in owner.get("/rooms/backroom/"))
+
+    assert asyncio.run(while_alice_is_in())
     page = owner.get("/rooms/backroom/")
     assert alice in page and "/people/aria" not in page  # by address, no profile link
 
