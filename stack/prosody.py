@@ -97,7 +97,7 @@ class ProsodyConfig:
     s2s_secure_auth: bool = True
     # Extra CA certificates trusted for s2s (on top of the system's /etc/ssl/certs).
     ca_file: str | None = None
-    # A hosts file Prosody's resolver reads instead of DNS (two stacks on one machine).
+    # A hosts file Prosody's resolver reads instead of DNS (servers on one machine).
     hosts_file: str | None = None
     # "internal_hashed" runs stock Prosody auth (the benchmark's baseline).
     authentication: str = "chatboard"
@@ -214,7 +214,12 @@ class ProsodyConfig:
         """The Lua for the federation mode."""
         lines = []
         if self.hosts_file:
-            lines.append(f"unbound = {{ hoststxt = {lua(self.hosts_file)} }}")
+            # Only the file: queries go to a loopback address where no DNS server
+            # answers, so names it lacks (and SRV lookups) fail at once, offline too.
+            hosts = lua(self.hosts_file)
+            lines.append(
+                f'unbound = {{ hoststxt = {hosts}; resolvconf = false; forward = "127.0.0.1" }}'
+            )
         if self.federation == "off":
             # No s2s listener and no outgoing s2s: a client writing to another domain
             # gets not-allowed "Communication with remote domains is not enabled".
