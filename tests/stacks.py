@@ -1,8 +1,9 @@
 """Whole ChatBoard stacks for one domain each, side by side on one machine.
 
-A stack is what `make run` starts, assembled by the same code (stack.environment,
-ProsodyConfig.from_env): its own Prosody, its own portal (runserver) and bridge
-processes on its own SQLite database, on free ports. Tests drive it as people
+A stack is what `make run` starts: its own Prosody (the config template rendered
+by ProsodyConfig), its own portal (runserver) and bridge processes with an
+environment from stack.environment (secrets generated in its runtime directory),
+on its own SQLite database (also on a PostgreSQL test run), on free ports. Tests drive it as people
 and operators do: HTTP for the portal, `manage.py shell -c` for what an operator
 would type, real XMPP clients for chat.
 
@@ -34,6 +35,7 @@ from stack.certs import ensure_dev_certificate
 from stack.environment import REPO_DIR, stack_environment
 from stack.prosody import ProsodyConfig, ProsodyServer, wait_for_port
 from tests.certificates import TestCA
+from tests.fixtures import free_port
 from tests.xmpp_client import can_log_in, eventually
 
 S2S_PORT = 5269  # what a server without SRV records is reached on
@@ -56,12 +58,6 @@ def _loopback_address_free() -> str:
     raise RuntimeError("no free loopback address for s2s")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Network:
     """The hosts file and CA that a group of domains share."""
 
@@ -76,28 +72,26 @@ class Network:
             lines.append(f"{address} {' '.join(hosts)}\n")
         self.hosts_file.write_text("".join(lines))
 
-    def prosody_config(self, domain: str, runtime_dir: Path, **changes) -> ProsodyConfig:
+    def prosody_config(self, domain: str, runtime_dir: Path, **settings) -> ProsodyConfig:
         """Where `domain`'s Prosody listens, and what it trusts and resolves."""
         self.ca.issue(runtime_dir / "certs", domain)
-        return dataclasses.replace(
-            ProsodyConfig(
-                runtime_dir=runtime_dir,
-                domain=domain,
-                token_secret="unused",
-                bridge_secret="unused",
-            ),
-            c2s_port=_free_port(),
-            c2s_direct_tls_port=_free_port(),
-            http_port=_free_port(),
-            component_port=_free_port(),
-            interfaces=["127.0.0.1"],
-            s2s_port=S2S_PORT,
-            s2s_interfaces=[self.addresses[domain]],
-            ca_file=str(self.ca.cert),
-            hosts_file=str(self.hosts_file),
-            log_to_console=False,
-            **changes,
-        )
+        values = {
+            "runtime_dir": runtime_dir,
+            "domain": domain,
+            "token_secret": "unused",
+            "bridge_secret": "unused",
+            "c2s_port": free_port(),
+            "c2s_direct_tls_port": free_port(),
+            "http_port": free_port(),
+            "component_port": free_port(),
+            "interfaces": ["127.0.0.1"],
+            "s2s_port": S2S_PORT,
+            "s2s_interfaces": [self.addresses[domain]],
+            "ca_file": str(self.ca.cert),
+            "hosts_file": str(self.hosts_file),
+            "log_to_console": False,
+        }
+        return ProsodyConfig(**{**values, **settings})
 
 
 class XmppServer:
@@ -198,7 +192,7 @@ class ChatBoardStack(XmppServer):
             **prosody,
         )
         super().__init__(network, config)
-        self.portal_port = _free_port()
+        self.portal_port = free_port()
         self.env = {
             **env,
             "PORTAL_PORT": str(self.portal_port),
