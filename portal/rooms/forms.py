@@ -1,11 +1,10 @@
-import re
-
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from rooms.models import SLUG_MAX_LENGTH, Affiliation, Room
+from rooms.models import SLUG_MAX_LENGTH, Affiliation, Room, validate_remote_jid
 
 ROOM_FIELDS = ["name", "description", "visibility", "password", "persistent", "history"]
 
@@ -53,10 +52,6 @@ class NewRoomForm(RoomSettingsForm):
         )
 
 
-# A bare JID of another server: name@domain, no resource.
-REMOTE_JID = re.compile(r"^[^@/\s\"&'<>:]{1,255}@[a-z0-9-]+(\.[a-z0-9-]+)+\Z")
-
-
 class AffiliationForm(forms.Form):
     """Set an affiliation by username, or by address for someone on another
     server (federation); "none" removes it. `username` cleans to a User, or to
@@ -74,10 +69,12 @@ class AffiliationForm(forms.Form):
         if "@" in username:
             local, _at, domain = username.partition("@")
             if domain != settings.XMPP_DOMAIN:
-                if not REMOTE_JID.match(username):
+                try:
+                    validate_remote_jid(username)
+                except ValidationError:
                     raise forms.ValidationError(
                         _("%(jid)s is not an address like name@server."), params={"jid": username}
-                    )
+                    ) from None
                 return username
             username = local
         user = User.objects.filter(username=username, is_active=True).first()

@@ -104,6 +104,14 @@ class Affiliation(models.Model):
         return self.kind != self.Kind.OUTCAST
 
 
+# A bare JID of another server: name@domain, no resource.
+validate_remote_jid = RegexValidator(
+    r"^[^@/\s\"&'<>:]{1,255}@[a-z0-9-]+(\.[a-z0-9-]+)+\Z",
+    _("Use an address like name@server."),
+    code="invalid_jid",
+)
+
+
 class RemoteAffiliation(models.Model):
     """The standing in a room of someone on another server (federation), by bare JID.
 
@@ -114,7 +122,7 @@ class RemoteAffiliation(models.Model):
     RELEASED = "none"
 
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="remote_affiliations")
-    jid = models.CharField(_("address"), max_length=255)
+    jid = models.CharField(_("address"), max_length=255, validators=[validate_remote_jid])
     kind = models.CharField(
         _("affiliation"),
         max_length=8,
