@@ -77,7 +77,7 @@ class RoomSync:
             if _gone_from_prosody(state, room, created_at):
                 if await portal.call(actions.room_gone_from_prosody, slug):
                     report.removed_from_portal.append(slug)
-            elif room is None or room.state is None or room.state.only_local() != state:
+            elif room is None or room.state is None or not room.state.holds(state):
                 # Read again: the portal may have changed it since the listing.
                 fresh = await portal.call(desired_room, slug)
                 if fresh is not None:
