@@ -221,6 +221,10 @@ def room_gone_from_prosody(slug: str) -> bool:
     return bool(deleted)
 
 
-def set_occupant_counts(counts: dict[str, int]) -> None:
-    for slug, count in counts.items():
-        Room.objects.filter(slug=slug).exclude(occupant_count=count).update(occupant_count=count)
+def set_occupants(present: dict[str, tuple[tuple[str, str], ...]]) -> None:
+    """Record who is in each room now, as Prosody reports it."""
+    for slug, occupants in present.items():
+        occupants = sorted([nick, jid] for nick, jid in occupants)
+        Room.objects.filter(slug=slug).exclude(occupants=occupants).update(
+            occupants=occupants, occupant_count=len(occupants)
+        )

@@ -54,6 +54,8 @@ class Room(models.Model):
     )
     # Written only by the bridge from what Prosody reports; never sent back.
     occupant_count = models.PositiveIntegerField(_("occupants"), default=0, editable=False)
+    # Who is in the room now, as [nickname, real bare JID] pairs.
+    occupants = models.JSONField(_("present"), default=list, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

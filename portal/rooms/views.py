@@ -17,6 +17,7 @@ from rooms.access import (
 )
 from rooms.forms import AffiliationForm, NewRoomForm, RoomSettingsForm
 from rooms.models import MEMBER_KINDS, Room
+from rooms.occupants import visible_occupants
 
 
 def room_list(request):
@@ -55,6 +56,7 @@ def room_detail(request, slug):
         "kind": kind,
         "affiliations": affiliations,
         "remote_affiliations": remote,
+        "occupants": visible_occupants(room, kind),
     }
     return render(request, "rooms/detail.html", context)
 
