@@ -302,6 +302,8 @@ class ProsodyRoom:
     state: object | None  # rooms.xmpp_state.RoomState; None for a tombstone
     destroyed_at: float | None = None
     occupants: int = 0
+    # Who is in the room now: (nickname, real bare JID) pairs.
+    present: tuple[tuple[str, str], ...] = ()
 
 
 def _flag(element: ET.Element, name: str) -> bool:
@@ -335,7 +337,16 @@ def parse_room(element: ET.Element) -> ProsodyRoom:
         whois=element.get("whois") or "moderators",
         affiliations=affiliations,
     )
-    return ProsodyRoom(slug, state, occupants=int(element.get("occupants") or 0))
+    return ProsodyRoom(
+        slug, state, occupants=int(element.get("occupants") or 0), present=parse_occupants(element)
+    )
+
+
+def parse_occupants(element: ET.Element) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (item.get("nick") or "", item.get("jid") or "")
+        for item in element.findall(f"{{{ROOMS_NS}}}occupant")
+    )
 
 
 class ProsodyRooms:

@@ -23,7 +23,7 @@ from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
 from bridge import portal
-from bridge.prosody import ROOMS_NS, ProsodyRoom, ProsodyRooms, parse_room
+from bridge.prosody import ROOMS_NS, ProsodyRoom, ProsodyRooms, parse_occupants, parse_room
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class RoomSync:
             if _gone_from_prosody(state, room, created_at):
                 if await portal.call(actions.room_gone_from_prosody, slug):
                     report.removed_from_portal.append(slug)
-            elif room is None or room.state is None or room.state.only_local() != state:
+            elif room is None or room.state is None or not room.state.holds(state):
                 # Read again: the portal may have changed it since the listing.
                 fresh = await portal.call(desired_room, slug)
                 if fresh is not None:
@@ -89,8 +89,8 @@ class RoomSync:
                 continue  # a tombstone
             if await portal.call(actions.room_changed_in_prosody, room.state) != "skipped":
                 report.imported.append(slug)
-        counts = {slug: room.occupants for slug, room in actual.items() if room.state}
-        await portal.call(actions.set_occupant_counts, counts)
+        present = {slug: room.present for slug, room in actual.items() if room.state}
+        await portal.call(actions.set_occupants, present)
         return report
 
     # ---------- Prosody -> portal ----------
@@ -137,11 +137,11 @@ class RoomSync:
             removed = await portal.call(actions.room_gone_from_prosody, slug)
             log.info("room %s gone from Prosody (portal updated: %s)", slug, removed)
         elif kind == "occupants":
-            counts = {
-                item.get("jid", "").partition("@")[0]: int(item.get("count") or 0)
+            present = {
+                item.get("jid", "").partition("@")[0]: parse_occupants(item)
                 for item in element.findall(f"{{{ROOMS_NS}}}room")
             }
-            await portal.call(actions.set_occupant_counts, counts)
+            await portal.call(actions.set_occupants, present)
 
 
 def _gone_from_prosody(state, room: ProsodyRoom | None, created_at) -> bool:

@@ -19,6 +19,10 @@ class ConfigError(ValueError):
     """A setting that cannot produce a working Prosody configuration."""
 
 
+# Who may talk to this server over s2s: nobody, any server, or the listed hosts.
+FEDERATION_MODES = ("off", "open", "allowlist")
+
+
 def lua(value) -> str:
     """A Python value as a Lua literal."""
     if isinstance(value, bool):
@@ -36,6 +40,10 @@ def lua(value) -> str:
         items = ", ".join(f"[{lua(k)}] = {lua(v)}" for k, v in value.items())
         return "{ " + items + " }"
     raise TypeError(f"no Lua literal for {value!r}")
+
+
+def _list(env: dict, name: str) -> list[str]:
+    return [item.strip() for item in env.get(name, "").split(",") if item.strip()]
 
 
 def _int(env: dict, name: str, default: int) -> int:
@@ -126,7 +134,15 @@ class ProsodyConfig:
     upload_size_limit: int = 10 * 1024 * 1024
     upload_daily_quota: int = 100 * 1024 * 1024
     upload_global_quota: int = 2 * 1024 * 1024 * 1024
-    s2s_secure_auth: bool = False
+    federation: str = "open"
+    # Remote domains allowed in "allowlist" mode, with their subdomains (rooms).
+    federation_allowlist: list[str] = field(default_factory=list)
+    # Remote servers must present a certificate valid for their domain.
+    s2s_secure_auth: bool = True
+    # Extra CA certificates trusted for s2s (on top of the system's /etc/ssl/certs).
+    ca_file: str | None = None
+    # A hosts file Prosody's resolver reads instead of DNS (servers on one machine).
+    hosts_file: str | None = None
     # "internal_hashed" runs stock Prosody auth (the benchmark's baseline).
     authentication: str = "chatboard"
 
@@ -159,8 +175,21 @@ class ProsodyConfig:
             storage=env.get("PROSODY_STORAGE") or "internal",
             sql=sql_from_env(env),
             http_external_url=http_external_url(env),
+            federation=env.get("CHATBOARD_FEDERATION") or "open",
+            federation_allowlist=_list(env, "CHATBOARD_FEDERATION_ALLOWLIST"),
+            s2s_secure_auth=_bool(env, "PROSODY_S2S_SECURE_AUTH", True),
+            ca_file=env.get("PROSODY_CA_FILE") or None,
+            hosts_file=env.get("PROSODY_HOSTS_FILE") or None,
+            s2s_interfaces=_list(env, "PROSODY_S2S_INTERFACES") or None,
             restrict_room_creation=_bool(env, "PROSODY_RESTRICT_ROOM_CREATION", False),
         )
+
+    def __post_init__(self):
+        if self.federation not in FEDERATION_MODES:
+            modes = ", ".join(FEDERATION_MODES)
+            raise ConfigError(f"CHATBOARD_FEDERATION={self.federation!r}: use one of {modes}")
+        if self.federation == "allowlist" and not self.federation_allowlist:
+            raise ConfigError("CHATBOARD_FEDERATION=allowlist needs CHATBOARD_FEDERATION_ALLOWLIST")
 
     @property
     def bridge_jid(self) -> str:
@@ -192,8 +221,11 @@ class ProsodyConfig:
             "log": log,
             "admin_socket": str(self.runtime_dir / "prosody.sock"),
             "certs_dir": str(certs_dir),
-            "tls_certificate": str(certs_dir / f"{self.domain}.crt"),
-            "tls_key": str(certs_dir / f"{self.domain}.key"),
+            "ssl": {
+                "certificate": str(certs_dir / f"{self.domain}.crt"),
+                "key": str(certs_dir / f"{self.domain}.key"),
+                **({"cafile": self.ca_file} if self.ca_file else {}),
+            },
             "interfaces": self.interfaces,
             "s2s_interfaces": self.s2s_interfaces or self.interfaces,
             "c2s_port": self.c2s_port,
@@ -218,7 +250,7 @@ class ProsodyConfig:
             "storage": self.storage if self.storage != "internal" else "internal",
             "sql": self.sql,
             "archive_expires_after": "never",
-            "federation": "",
+            "federation": self.render_federation(),
             "contact_admin": f"xmpp:admin@{self.domain}",
             "web_secure": self.web_secure,
             "domain": self.domain,
@@ -233,7 +265,29 @@ class ProsodyConfig:
         }
         literals = {name: lua(value) for name, value in values.items()}
         literals["federation"] = values["federation"]
+        allowlist = self.federation == "allowlist"
+        literals["federation_modules"] = '"chatboard_federation";' if allowlist else ""
         return string.Template(TEMPLATE.read_text()).substitute(literals)
+
+    def render_federation(self) -> str:
+        """The Lua for the federation mode."""
+        lines = []
+        if self.hosts_file:
+            # Only the file: queries go to a loopback address where no DNS server
+            # answers, so names it lacks (and SRV lookups) fail at once, offline too.
+            hosts = lua(self.hosts_file)
+            lines.append(
+                f'unbound = {{ hoststxt = {hosts}; resolvconf = false; forward = "127.0.0.1" }}'
+            )
+        if self.federation == "off":
+            # No s2s listener and no outgoing s2s: a client writing to another domain
+            # gets not-allowed "Communication with remote domains is not enabled".
+            lines.append('modules_disabled = { "s2s" }')
+        elif self.federation == "allowlist":
+            # mod_chatboard_federation: other servers' streams are closed and
+            # stanzas to them bounce, both with policy-violation.
+            lines.append(f"chatboard_federation_allowlist = {lua(self.federation_allowlist)}")
+        return "\n".join(lines) or "-- open: any server with a valid certificate"
 
     def write(self) -> Path:
         from stack.certs import ensure_dev_certificate

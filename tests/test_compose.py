@@ -25,7 +25,7 @@ ENV_READERS = [
     *(REPO / "stack").glob("*.py"),
 ]
 ENV_READ = re.compile(
-    r"""(?:env_\w+|_int|_float|_bool|\.get|getenv)\(\s*(?:env,\s*)?["']([A-Z][A-Z0-9_]+)["']"""
+    r"""(?:env_\w+|_int|_float|_bool|_list|\.get|getenv)\(\s*(?:env,\s*)?["']([A-Z][A-Z0-9_]+)["']"""
     r"""|env\[["']([A-Z][A-Z0-9_]+)["']\]"""
 )
 

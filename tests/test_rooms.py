@@ -512,3 +512,26 @@ def test_changes_made_from_clients_while_the_bridge_was_away_reach_the_portal(
     eventually(lambda: _portal_room("short-lived") is None, timeout=10)
     eventually(lambda: _portal_room("made-offline"), timeout=10)
     assert _portal_affiliations("made-offline") == {"xena": "owner"}
+
+
+def test_room_page_lists_who_is_in_the_room_as_the_room_allows(xmpp_server, synced_db):
+    owner = member(xmpp_server, "tessa")
+    visitor = member(xmpp_server, "ulric")
+    new_room(owner, "lounge", name="Lounge")  # semi-anonymous: real JIDs for moderators
+    eventually(lambda: try_room_config(xmpp_server, "tessa", "lounge"))
+
+    def page(client):
+        return client.get("/rooms/lounge/").content.decode()
+
+    async def stay(client):
+        assert await join(client, "lounge", nick="Ulric the Visitor") is None
+        await asyncio.to_thread(eventually, lambda: "Ulric the Visitor" in page(owner), 5)
+        return await asyncio.to_thread(lambda: (page(owner), page(visitor)))
+
+    owner_view, visitor_view = run_as(xmpp_server, "ulric", stay)
+    # The owner, a moderator, sees the real address, linked to the local profile.
+    assert '<a href="/people/ulric/">ulric@localhost</a>' in owner_view
+    # Anyone else sees the nickname only, as in the room itself.
+    assert "Ulric the Visitor" in visitor_view
+    assert "ulric@localhost" not in visitor_view
+    eventually(lambda: "Ulric the Visitor" not in page(owner), timeout=5)

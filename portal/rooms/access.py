@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404
 
-from rooms.models import MEMBER_KINDS, Affiliation, Room
+from rooms.models import MEMBER_KINDS, Affiliation, RemoteAffiliation, Room
 
 
 def visible_rooms(user):
@@ -52,3 +52,8 @@ def access_room_for_members(user, slug: str) -> tuple[Room, str]:
     if kind not in (Affiliation.Kind.OWNER, Affiliation.Kind.ADMIN):
         raise PermissionDenied("Only the room's owners and admins can manage its members.")
     return room, kind
+
+
+def remote_affiliations(room: Room):
+    """People of other servers with a standing in the room (removed ones left out)."""
+    return room.remote_affiliations.exclude(kind=RemoteAffiliation.RELEASED).order_by("kind", "jid")

@@ -15,7 +15,7 @@ from accounts.models import User
 from outbox.actions import enqueue
 from outbox.models import OutboxEntry
 from profiles.text import clean_text
-from rooms.models import Affiliation, Room
+from rooms.models import Affiliation, RemoteAffiliation, Room
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,28 @@ def set_affiliation(room: Room, actor, user: User, new_kind: str | None) -> None
         actor_kind = affiliation_of(room, actor)
         check_affiliation_change(room, actor_kind, target_kind, new_kind, actor.pk == user.pk)
     _change_affiliation(room, user, current, new_kind)
+
+
+@transaction.atomic
+def set_remote_affiliation(room: Room, actor, jid: str, new_kind: str | None) -> None:
+    """Make someone of another server (bare JID) owner/admin/member/outcast, or nothing.
+
+    Same rules as for local users; `actor` None is staff. A removed JID stays
+    as RELEASED, so the bridge tells Prosody to clear it.
+    """
+    current = RemoteAffiliation.objects.select_for_update().filter(room=room, jid=jid).first()
+    released = RemoteAffiliation.RELEASED
+    target_kind = current.kind if current and current.kind != released else None
+    if actor is not None:
+        check_affiliation_change(room, affiliation_of(room, actor), target_kind, new_kind, False)
+    if new_kind == target_kind:
+        return
+    if current is None:
+        RemoteAffiliation.objects.create(room=room, jid=jid, kind=new_kind)
+    else:
+        current.kind = new_kind or released
+        current.save(update_fields=["kind"])
+    sync_room(room.slug)
 
 
 @transaction.atomic
@@ -200,6 +222,10 @@ def room_gone_from_prosody(slug: str) -> bool:
     return bool(deleted)
 
 
-def set_occupant_counts(counts: dict[str, int]) -> None:
-    for slug, count in counts.items():
-        Room.objects.filter(slug=slug).exclude(occupant_count=count).update(occupant_count=count)
+def set_occupants(present: dict[str, tuple[tuple[str, str], ...]]) -> None:
+    """Record who is in each room now, as Prosody reports it."""
+    for slug, occupants in present.items():
+        occupants = sorted([nick, jid] for nick, jid in occupants)
+        Room.objects.filter(slug=slug).exclude(occupants=occupants).update(
+            occupants=occupants, occupant_count=len(occupants)
+        )

@@ -1,9 +1,11 @@
 from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from profiles.text import clean_text
-from rooms.models import SLUG_MAX_LENGTH, Affiliation, Room
+from rooms.models import SLUG_MAX_LENGTH, Affiliation, Room, validate_remote_jid
 
 ROOM_FIELDS = ["name", "description", "visibility", "password", "persistent", "history"]
 
@@ -72,15 +74,30 @@ class NewRoomForm(RoomSettingsForm):
 
 
 class AffiliationForm(forms.Form):
-    """Set a user's affiliation by username; "none" removes it."""
+    """Set an affiliation by username, or by address for someone on another
+    server (federation); "none" removes it. `username` cleans to a User, or to
+    the bare JID (a str) of another server."""
 
     CHOICES = [*Affiliation.Kind.choices, ("none", _("none (remove)"))]
 
-    username = forms.CharField(max_length=32)
+    username = forms.CharField(
+        max_length=255, help_text=_("A username, or name@server for someone on another server.")
+    )
     affiliation = forms.ChoiceField(choices=CHOICES)
 
     def clean_username(self):
         username = self.cleaned_data["username"].strip().lower()
+        if "@" in username:
+            local, _at, domain = username.partition("@")
+            if domain != settings.XMPP_DOMAIN:
+                try:
+                    validate_remote_jid(username)
+                except ValidationError:
+                    raise forms.ValidationError(
+                        _("%(jid)s is not an address like name@server."), params={"jid": username}
+                    ) from None
+                return username
+            username = local
         user = User.objects.filter(username=username, is_active=True).first()
         if user is None:
             raise forms.ValidationError(

@@ -54,6 +54,8 @@ class Room(models.Model):
     )
     # Written only by the bridge from what Prosody reports; never sent back.
     occupant_count = models.PositiveIntegerField(_("occupants"), default=0, editable=False)
+    # Who is in the room now, as [nickname, real bare JID] pairs.
+    occupants = models.JSONField(_("present"), default=list, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -102,6 +104,42 @@ class Affiliation(models.Model):
     @property
     def is_member(self) -> bool:
         return self.kind != self.Kind.OUTCAST
+
+
+# A bare JID of another server: name@domain, no resource.
+validate_remote_jid = RegexValidator(
+    r"^[^@/\s\"&'<>:]{1,255}@[a-z0-9-]+(\.[a-z0-9-]+)+\Z",
+    _("Use an address like name@server."),
+    code="invalid_jid",
+)
+
+
+class RemoteAffiliation(models.Model):
+    """The standing in a room of someone on another server (federation), by bare JID.
+
+    RELEASED keeps the JID known after its affiliation was removed: Prosody only
+    clears affiliations of other servers' JIDs that it is told to clear.
+    """
+
+    RELEASED = "none"
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="remote_affiliations")
+    jid = models.CharField(_("address"), max_length=255, validators=[validate_remote_jid])
+    kind = models.CharField(
+        _("affiliation"),
+        max_length=8,
+        choices=[*Affiliation.Kind.choices, (RELEASED, _("none"))],
+    )
+
+    class Meta:
+        verbose_name = _("affiliation on another server")
+        verbose_name_plural = _("affiliations on other servers")
+        constraints = [
+            models.UniqueConstraint(fields=["room", "jid"], name="one_affiliation_per_remote_jid")
+        ]
+
+    def __str__(self):
+        return f"{self.jid} {self.kind} of {self.room}"
 
 
 MEMBER_KINDS = (Affiliation.Kind.OWNER, Affiliation.Kind.ADMIN, Affiliation.Kind.MEMBER)

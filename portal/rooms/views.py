@@ -12,10 +12,12 @@ from rooms.access import (
     access_room_for_delete,
     access_room_for_edit,
     access_room_for_members,
+    remote_affiliations,
     visible_rooms,
 )
 from rooms.forms import AffiliationForm, NewRoomForm, RoomSettingsForm
 from rooms.models import MEMBER_KINDS, Room
+from rooms.occupants import visible_occupants
 
 
 def room_list(request):
@@ -45,9 +47,17 @@ def room_new(request):
 def room_detail(request, slug):
     room, kind = access_room(request.user, slug)
     affiliations = room.affiliations.select_related("user").order_by("kind", "user__username")
+    remote = remote_affiliations(room)
     if kind not in ("owner", "admin"):
         affiliations = affiliations.filter(kind__in=MEMBER_KINDS)  # the ban list is for moderators
-    context = {"room": room, "kind": kind, "affiliations": affiliations}
+        remote = remote.filter(kind__in=MEMBER_KINDS)
+    context = {
+        "room": room,
+        "kind": kind,
+        "affiliations": affiliations,
+        "remote_affiliations": remote,
+        "occupants": visible_occupants(room, kind),
+    }
     return render(request, "rooms/detail.html", context)
 
 
@@ -80,14 +90,23 @@ def room_members(request, slug):
     if request.method == "POST" and form.is_valid():
         user = form.cleaned_data["username"]
         try:
-            actions.set_affiliation(room, request.user, user, form.new_kind)
+            if isinstance(user, str):  # the address of someone on another server
+                actions.set_remote_affiliation(room, request.user, user, form.new_kind)
+            else:
+                actions.set_affiliation(room, request.user, user, form.new_kind)
         except actions.AffiliationRefused as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, _("Affiliation of %(user)s updated.") % {"user": user})
             return redirect("room-members", slug=room.slug)
     affiliations = room.affiliations.select_related("user").order_by("kind", "user__username")
-    context = {"room": room, "kind": kind, "form": form, "affiliations": affiliations}
+    context = {
+        "room": room,
+        "kind": kind,
+        "form": form,
+        "affiliations": affiliations,
+        "remote_affiliations": remote_affiliations(room),
+    }
     status = 400 if form.is_bound else 200
     return render(request, "rooms/members.html", context, status=status)
 

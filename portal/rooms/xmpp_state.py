@@ -1,15 +1,16 @@
 """The desired state of MUC rooms, as the bridge reads it from the portal.
 
 `RoomState` is also what the bridge parses Prosody's answers into, so desired
-and actual compare with ==. Affiliations cover users of our own domain only:
-JIDs of other servers are Prosody's business (the portal cannot name them).
+and actual compare with ==. Affiliations cover users of our own domain and the
+JIDs of other servers the portal names (RemoteAffiliation); other JIDs of other
+servers are Prosody's business.
 """
 
 from dataclasses import dataclass
 
 from django.conf import settings
 
-from rooms.models import Affiliation, Room
+from rooms.models import Affiliation, RemoteAffiliation, Room
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,18 @@ class RoomState:
             if jid.endswith(suffix) and "/" not in jid
         }
 
-    def only_local(self) -> "RoomState":
+    def holds(self, desired: "RoomState") -> bool:
+        """Whether this room, as Prosody has it, is what `desired` asks for: the same
+        configuration and local affiliations, and the remote JIDs the portal names
+        at the affiliation it gives them ("none": no affiliation). Other servers'
+        JIDs the portal does not name are left to the room's owners."""
+        named = {jid for jid, _kind in desired.affiliations}
         suffix = f"@{settings.XMPP_DOMAIN}"
-        mine = frozenset((jid, kind) for jid, kind in self.affiliations if jid.endswith(suffix))
-        return RoomState(**{**self.__dict__, "affiliations": mine})
+        held = {(j, k) for j, k in self.affiliations if j in named or j.endswith(suffix)}
+        wanted = {(j, k) for j, k in desired.affiliations if k != RemoteAffiliation.RELEASED}
+        return held == wanted and self.__dict__ | {"affiliations": None} == desired.__dict__ | {
+            "affiliations": None
+        }
 
 
 def _affiliations_by_room(rooms, every_room=False) -> dict[int, list[tuple[str, str]]]:
@@ -66,6 +75,10 @@ def _affiliations_by_room(rooms, every_room=False) -> dict[int, list[tuple[str, 
     rows = rows.values_list("room_id", "user__username", "kind")
     for room_id, username, kind in rows:
         by_room.setdefault(room_id, []).append((f"{username}@{settings.XMPP_DOMAIN}", kind))
+    remote = RemoteAffiliation.objects.all()
+    remote = remote if every_room else remote.filter(room__in=rooms)
+    for room_id, jid, kind in remote.values_list("room_id", "jid", "kind"):
+        by_room.setdefault(room_id, []).append((jid, kind))
     return by_room
 
 

@@ -118,6 +118,22 @@ end);
 
 ---------- Room state ----------
 
+local function count_occupants(room)
+	local count = 0;
+	for _ in room:each_occupant() do count = count + 1; end
+	return count;
+end
+
+-- Who is in the room now: nickname and real bare JID. The bridge needs the real
+-- JID to link local people to their profiles; the portal shows it only to those
+-- the room lets see real JIDs.
+local function add_occupants(parent, room)
+	for _, occupant in room:each_occupant() do
+		local nick = jid_util.resource(occupant.nick);
+		parent:tag("occupant", { nick = nick, jid = occupant.bare_jid }):up();
+	end
+end
+
 local function room_state(room, tag_name, attr)
 	attr = attr or {};
 	attr.xmlns, attr.jid = xmlns, room.jid;
@@ -131,10 +147,9 @@ local function room_state(room, tag_name, attr)
 	attr.persistent = tostring(room:get_persistent());
 	attr.archiving = tostring(room._data.archiving ~= false);
 	attr.whois = room:get_whois();
-	local count = 0;
-	for _ in room:each_occupant() do count = count + 1; end
-	attr.occupants = tostring(count);
+	attr.occupants = tostring(count_occupants(room));
 	local state = st.stanza(tag_name, attr);
+	add_occupants(state, room);
 	if room:get_name() then state:text_tag("name", room:get_name()); end
 	if room:get_description() then state:text_tag("description", room:get_description()); end
 	if room:get_password() then state:text_tag("password", room:get_password()); end
@@ -390,9 +405,9 @@ local function flush_counts()
 	counted_rooms = {};
 	local payload = st.stanza("occupants", { xmlns = xmlns });
 	for room_jid, room in pairs(rooms) do
-		local count = 0;
-		for _ in room:each_occupant() do count = count + 1; end
-		payload:tag("room", { jid = room_jid, count = tostring(count) }):up();
+		payload:tag("room", { jid = room_jid, count = tostring(count_occupants(room)) });
+		add_occupants(payload, room);
+		payload:up();
 	end
 	tell_bridge(payload);
 end
