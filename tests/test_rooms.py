@@ -517,14 +517,14 @@ def test_changes_made_from_clients_while_the_bridge_was_away_reach_the_portal(
 def test_room_page_lists_who_is_in_the_room_as_the_room_allows(xmpp_server, synced_db):
     owner = member(xmpp_server, "tessa")
     visitor = member(xmpp_server, "ulric")
-    new_room(owner, "lounge", name="Lounge")  # semi-anonymous: real JIDs for moderators
-    eventually(lambda: try_room_config(xmpp_server, "tessa", "lounge"))
+    new_room(owner, "parlour", name="Parlour")  # semi-anonymous: real JIDs for moderators
+    eventually(lambda: try_room_config(xmpp_server, "tessa", "parlour"))
 
     def page(client):
-        return client.get("/rooms/lounge/").content.decode()
+        return client.get("/rooms/parlour/").content.decode()
 
     async def stay(client):
-        assert await join(client, "lounge", nick="Ulric the Visitor") is None
+        assert await join(client, "parlour", nick="Ulric the Visitor") is None
         await asyncio.to_thread(eventually, lambda: "Ulric the Visitor" in page(owner), 5)
         return await asyncio.to_thread(lambda: (page(owner), page(visitor)))
 
