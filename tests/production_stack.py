@@ -149,6 +149,8 @@ class ProductionStack:
             "PROSODY_S2S_PORT": str(free_port()),
             "PROSODY_HTTP_PORT": str(self.http_port),
             "PROSODY_COMPONENT_PORT": str(self.component_port),
+            # Every test connection comes from 127.0.0.1: no per-address throttle.
+            "PROSODY_CONNECTION_BURST": "0",
             "PROSODY_STORAGE": "sql",
             "PROSODY_SQL_DRIVER": "PostgreSQL",
             "PROSODY_SQL_HOST": "127.0.0.1",
@@ -256,7 +258,10 @@ def served_certificate(port: int, ca_file: Path) -> dict | None:
         )
         received = b""
         while b"</stream:features>" not in received:
-            received += sock.recv(4096)
+            chunk = sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("Prosody closed the connection before its features")
+            received += chunk
         sock.sendall(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
         assert b"proceed" in sock.recv(4096)
         context = ssl.create_default_context(cafile=str(ca_file))
