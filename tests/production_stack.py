@@ -64,6 +64,15 @@ class Database:
         with psycopg.connect(self.url) as connection:
             return connection.execute(sql, params).fetchall()
 
+    def cut_connections(self) -> int:
+        """What a database restart does to its clients: every session on this
+        database is terminated while the server keeps running."""
+        rows = self.query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return len(rows)
+
 
 @dataclass
 class Process:

@@ -223,6 +223,18 @@ def test_sign_up_then_chat_in_a_new_room_archived_in_postgresql(production):
     assert any("We are live." in value for (value,) in archived)
 
 
+def test_everything_recovers_from_a_database_restart_without_a_restart(production):
+    # The portal, the bridge and Prosody's SQL storage all lose their sessions.
+    Browser(production).sign_up("before-cut", PASSWORD)
+    eventually(lambda: _can_log_in(production, f"before-cut@{DOMAIN}"), timeout=20)
+    assert production.database.cut_connections() >= 2
+    response = Browser(production).sign_up("after-cut", PASSWORD)
+    assert response.status == 302, response.text[:2000]
+    # The bridge applies the new row and Prosody stores the account again.
+    eventually(lambda: _can_log_in(production, f"after-cut@{DOMAIN}"), timeout=20)
+    assert _can_log_in(production, f"before-cut@{DOMAIN}")
+
+
 def test_renewed_certificate_is_served_without_restarting_prosody(production, tmp_path):
     prosody = next(p for p in production.processes if p.name == "prosody")
     issued = production.caddy_data / "caddy" / "certificates" / "local" / DOMAIN

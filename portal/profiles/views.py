@@ -10,6 +10,7 @@ from profiles import actions, avatars
 from profiles.directory import access_person, search_people
 from profiles.forms import ProfileForm
 from profiles.models import Profile
+from profiles.text import clean_text
 
 PEOPLE_PER_PAGE = 50
 # Avatar files are named by their content hash: a name never changes meaning.
@@ -33,9 +34,11 @@ def edit_profile(request):
 
 @login_required
 def people(request):
-    query = request.GET.get("q", "")
+    # A search box takes text only: control characters (a NUL would break
+    # PostgreSQL's query) are dropped like in names.
+    query = clean_text(request.GET.get("q", ""), multiline=False, max_length=100)
     page = Paginator(search_people(query), PEOPLE_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "profiles/people.html", {"page": page, "q": query.strip()})
+    return render(request, "profiles/people.html", {"page": page, "q": query})
 
 
 @login_required

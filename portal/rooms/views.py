@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from profiles.text import clean_text
 from rooms import actions
 from rooms.access import (
     access_room,
@@ -22,7 +23,7 @@ from rooms.occupants import visible_occupants
 
 def room_list(request):
     rooms = visible_rooms(request.user)
-    query = request.GET.get("q", "").strip()
+    query = clean_text(request.GET.get("q", ""), multiline=False, max_length=100)
     if query:
         rooms = rooms.filter(
             Q(slug__icontains=query) | Q(name__icontains=query) | Q(description__icontains=query)
