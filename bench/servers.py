@@ -5,6 +5,7 @@ import os
 import secrets
 import socket
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from stack.prosody import ProsodyConfig, ProsodyServer
@@ -35,9 +36,31 @@ def write_accounts(data_path: Path, domain: str, credentials: dict) -> None:
         )
 
 
+@dataclass
+class BenchProsodyConfig(ProsodyConfig):
+    """The production template with a few lines replaced, to compare configurations
+    (e.g. MUC archiving off). Each replaced text must exist in the template."""
+
+    replace: dict[str, str] = field(default_factory=dict)
+
+    def render(self) -> str:
+        text = super().render()
+        for old, new in self.replace.items():
+            if old not in text:
+                raise ValueError(f"{old!r} is not in the Prosody config template")
+            text = text.replace(old, new)
+        return text
+
+
+# The benchmark lifts the c2s rate limit unless a case asks for the production one
+# (ProsodyConfig.c2s_rate): the load tool sends from few connections.
+BENCH_C2S_RATE = "10mb/s"
+
+
 @contextmanager
 def prosody(runtime_dir: Path, token_secret: str, accounts: dict, **overrides):
-    config = ProsodyConfig(
+    overrides = {"c2s_rate": BENCH_C2S_RATE, **overrides}
+    config = BenchProsodyConfig(
         runtime_dir=runtime_dir,
         domain="localhost",
         token_secret=token_secret,
@@ -49,7 +72,6 @@ def prosody(runtime_dir: Path, token_secret: str, accounts: dict, **overrides):
         component_port=free_port(),
         interfaces=["127.0.0.1"],
         log_to_console=False,
-        c2s_rate="10mb/s",
         **overrides,
     )
     write_accounts(config.data_path, config.domain, accounts)

@@ -1,0 +1,198 @@
+"""Room fan-out: N occupants in one room, 5 of them sending.
+
+Phases, each measured on its own:
+- paced: 10 messages/s in total, spread over the senders (latency at low load);
+- closed loop: each sender keeps one message in flight (sends the next when the
+  room reflects its previous one back), which finds the saturation rate without
+  building queues;
+- open loop: each sender fires a burst without waiting; every occupant must
+  still receive every message (losses are counted per occupant).
+
+A delivery is one message arriving at one occupant (the sender's own echo
+included), so a message sent to a room of N makes N deliveries. Bodies carry
+phase, sender, sequence number and send time (CLOCK_MONOTONIC, shared by all
+processes), so latency is measured at each receiver without a second parse.
+
+All accounts share one password and salt so the load tool derives the SCRAM
+key once (login cost is the login storm's subject, not this one's).
+"""
+
+import asyncio
+import ssl
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.lean_client import LeanClient
+from bench.servers import process_cpu_seconds, process_rss_mb, prosody
+from bench.stats import Phase, phase_report
+
+SENDERS = 5
+PACED_RATE = 10.0
+PASSWORD = "fan-out-password"
+SALT = "fan-out-salt"
+ROOM = "fanout@conference.localhost"
+
+
+@dataclass
+class Profile:
+    paced_seconds: float = 3.0
+    closed_seconds: float = 3.0
+    burst_per_sender: int = 40
+    drain_timeout: float = 30.0
+
+
+class Room:
+    """The load side: N lean clients in one room, counting what each receives."""
+
+    def __init__(self, config, count: int):
+        self.config = config
+        self.count = count
+        self.clients: list[LeanClient] = []
+        self.phases: dict[bytes, Phase] = {}
+        self.echoes = [asyncio.Event() for _ in range(SENDERS)]
+        self.tasks: list[asyncio.Task] = []
+
+    def _on_body(self, index: int):
+        sender_id = str(index).encode()
+        phases, echo = self.phases, self.echoes[index] if index < SENDERS else None
+
+        def on_body(body: bytes, received_ns: int) -> None:
+            parts = body.split(b":")
+            if len(parts) != 4 or (phase := phases.get(parts[0])) is None:
+                return
+            phase.latencies_ns.append(received_ns - int(parts[3]))
+            phase.received[index] += 1
+            phase.last_receive_ns = received_ns
+            if echo is not None and parts[1] == sender_id:
+                echo.set()
+
+        return on_body
+
+    async def enter(self) -> dict:
+        context = ssl.create_default_context(
+            cafile=str(self.config.runtime_dir / "certs/localhost.crt")
+        )
+
+        async def one(index: int) -> float:
+            client = LeanClient("127.0.0.1", self.config.c2s_port, "localhost", context)
+            self.clients.append(client)
+            await client.login(f"occupant{index}", PASSWORD)
+            logged_in = time.perf_counter()
+            await client.join_room(ROOM, f"occupant{index}")
+            self.tasks.append(asyncio.create_task(client.receive_bodies(self._on_body(index))))
+            return logged_in
+
+        started = time.perf_counter()
+        first = await one(0)  # creates the room
+        rest = await asyncio.wait_for(
+            asyncio.gather(*(one(i) for i in range(1, self.count))), 120
+        )
+        joined = time.perf_counter()
+        # Keep the clients in index order for the senders.
+        self.clients.sort(key=lambda c: int(c.jid.split("@")[0][len("occupant") :]))
+        return {
+            "connect_join_s": round(joined - started, 3),
+            "all_logged_in_s": round(max([first, *rest]) - started, 3),
+        }
+
+    def _begin(self, tag: bytes) -> Phase:
+        phase = Phase(self.count, first_send_ns=time.monotonic_ns())
+        self.phases[tag] = phase
+        return phase
+
+    def _send(self, tag: bytes, phase: Phase, sender: int, seq: int) -> None:
+        body = f"{tag.decode()}:{sender}:{seq}:{time.monotonic_ns()}"
+        self.clients[sender].send_groupchat(ROOM, body)
+        phase.sent += 1
+
+    async def paced(self, seconds: float) -> Phase:
+        phase = self._begin(b"p")
+        start = time.monotonic()
+        for k in range(int(seconds * PACED_RATE)):
+            await asyncio.sleep(max(0.0, start + k / PACED_RATE - time.monotonic()))
+            self._send(b"p", phase, k % SENDERS, k)
+        return phase
+
+    async def closed_loop(self, seconds: float) -> Phase:
+        phase = self._begin(b"c")
+        until = time.monotonic() + seconds
+
+        async def sender(index: int) -> None:
+            seq = 0
+            while time.monotonic() < until:
+                self.echoes[index].clear()
+                self._send(b"c", phase, index, seq)
+                await asyncio.wait_for(self.echoes[index].wait(), 30)
+                seq += 1
+
+        await asyncio.gather(*(sender(i) for i in range(SENDERS)))
+        return phase
+
+    async def open_loop(self, per_sender: int) -> Phase:
+        phase = self._begin(b"o")
+        for seq in range(per_sender):
+            for index in range(SENDERS):
+                self._send(b"o", phase, index, seq)
+        return phase
+
+    async def drain(self, phase: Phase, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and sum(phase.received) < phase.sent * self.count:
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.1)  # late duplicates would show up as negative losses
+
+    def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for client in self.clients:
+            client.close()
+
+
+async def measure(config, pid: int, count: int, profile: Profile) -> dict:
+    room = Room(config, count)
+
+    def usage():
+        return process_cpu_seconds(pid), time.process_time()
+
+    try:
+        before = usage()
+        result = await room.enter()
+        result["join_prosody_cpu_s"] = round(usage()[0] - before[0], 2)
+        result["join_load_tool_cpu_s"] = round(usage()[1] - before[1], 2)
+        phases = {
+            "paced": lambda: room.paced(profile.paced_seconds),
+            "closed_loop": lambda: room.closed_loop(profile.closed_seconds),
+            "open_loop": lambda: room.open_loop(profile.burst_per_sender),
+        }
+        for name, run_phase in phases.items():
+            before = usage()
+            phase = await run_phase()
+            await room.drain(phase, profile.drain_timeout)
+            after = usage()
+            result[name] = {
+                **phase_report(phase, phase.sent),
+                "prosody_cpu_s": round(after[0] - before[0], 2),
+                "load_tool_cpu_s": round(after[1] - before[1], 2),
+            }
+        result["prosody_rss_mb"] = round(process_rss_mb(pid), 1)
+    finally:
+        room.close()
+    return result
+
+
+def run_size(count: int, profile: Profile, **prosody_settings) -> dict:
+    from accounts.scram import derive_scram_sha1
+
+    credentials = derive_scram_sha1(PASSWORD, 10000, salt=SALT)
+    accounts = {f"occupant{i}": credentials for i in range(count)}
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        prosody(Path(tmp), "x" * 48, accounts, **prosody_settings) as (config, server),
+    ):
+        return asyncio.run(measure(config, server.process.pid, count, profile))
+
+
+def run(sizes: list[int], profile: Profile) -> dict:
+    return {str(n): {"occupants": n, **run_size(n, profile)} for n in sizes}
