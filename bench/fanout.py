@@ -86,9 +86,7 @@ class Room:
 
         started = time.perf_counter()
         first = await one(0)  # creates the room
-        rest = await asyncio.wait_for(
-            asyncio.gather(*(one(i) for i in range(1, self.count))), 120
-        )
+        rest = await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(1, self.count))), 120)
         joined = time.perf_counter()
         # Keep the clients in index order for the senders.
         self.clients.sort(key=lambda c: int(c.jid.split("@")[0][len("occupant") :]))
@@ -167,6 +165,8 @@ async def measure(config, pid: int, count: int, profile: Profile) -> dict:
             "open_loop": lambda: room.open_loop(profile.burst_per_sender),
         }
         for name, run_phase in phases.items():
+            if name == "paced" and not profile.paced_seconds:
+                continue
             before = usage()
             phase = await run_phase()
             await room.drain(phase, profile.drain_timeout)
@@ -194,5 +194,44 @@ def run_size(count: int, profile: Profile, **prosody_settings) -> dict:
         return asyncio.run(measure(config, server.process.pid, count, profile))
 
 
-def run(sizes: list[int], profile: Profile) -> dict:
-    return {str(n): {"occupants": n, **run_size(n, profile)} for n in sizes}
+# Prosody settings that could matter for a room's throughput, each compared with
+# the production template at one size (closed and open loop).
+NO_MUC_ARCHIVE = {"muc_log_by_default = true": "muc_log_by_default = false"}
+CONFIGURATIONS = {
+    "production_template": {},
+    # The template's per-connection rate limit (the other cases lift it).
+    "production_c2s_rate": {"c2s_rate": None},
+    "no_muc_archive": {"replace": NO_MUC_ARCHIVE},
+    "no_muc_archive_no_history": {
+        "replace": {
+            **NO_MUC_ARCHIVE,
+            "muc_room_default_history_length = 50": "muc_room_default_history_length = 0",
+        }
+    },
+    "sql_storage": {
+        "replace": {
+            'storage = "internal"': 'default_storage = "sql"\nstorage = { accounts = "internal" }',
+            "sql = nil": 'sql = { driver = "SQLite3", database = "prosody.sqlite" }',
+        }
+    },
+}
+
+
+def run(sizes: list[int], profile: Profile, compare_occupants: int | None = None) -> dict:
+    from stack.prosody import ProsodyConfig
+
+    results = {"sizes": {str(n): {"occupants": n, **run_size(n, profile)} for n in sizes}}
+    if compare_occupants:
+        compare = Profile(
+            paced_seconds=0,
+            closed_seconds=profile.closed_seconds,
+            burst_per_sender=profile.burst_per_sender,
+        )
+        production_rate = ProsodyConfig.__dataclass_fields__["c2s_rate"].default
+        results["configurations"] = {"occupants": compare_occupants}
+        for name, settings in CONFIGURATIONS.items():
+            if "c2s_rate" in settings:
+                settings = {**settings, "c2s_rate": production_rate}
+            results["configurations"][name] = run_size(compare_occupants, compare, **settings)
+        results["production_c2s_rate"] = production_rate
+    return results

@@ -74,6 +74,11 @@ class LeanClient:
         return await self._read_until(b"</stream:features>")
 
     async def login(self, username: str, password: str, mechanism: str = "SCRAM-SHA-1") -> None:
+        await self.start_tls()
+        await self.authenticate(username, password, mechanism)
+        await self.bind()
+
+    async def start_tls(self) -> None:
         self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         await self._open_stream()
         self.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
@@ -82,10 +87,16 @@ class LeanClient:
         await self.writer.start_tls(self.ssl_context, server_hostname=self.domain)
         self.buffer = b""
         await self._open_stream()
+
+    async def authenticate(self, username: str, password: str, mechanism: str) -> None:
+        """SASL on the encrypted stream. After LoginFailed the stream is still open
+        and a client may try again (RFC 6120 6.4.5), without a new TLS handshake."""
         if mechanism == "PLAIN":
             await self._plain(username, password)
         else:
             await self._scram_sha1(username, password)
+
+    async def bind(self) -> None:
         self.buffer = b""
         await self._open_stream()
         self.send("<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>")
@@ -149,6 +160,12 @@ class LeanClient:
                 if b"type='error'" in stanza:
                     raise LoginFailed(f"join refused: {stanza[:300]!r}")
                 return
+
+    async def iq(self, stanza: str) -> bytes:
+        """Send an IQ and return the next IQ the server sends (one request at a time)."""
+        self.send(stanza)
+        reply = await self._read_until(b"</iq>")
+        return reply[reply.rfind(b"<iq") :]
 
     def send_groupchat(self, room_jid: str, body: str) -> None:
         self.send(f"<message to='{room_jid}' type='groupchat'><body>{body}</body></message>")

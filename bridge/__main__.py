@@ -1,8 +1,11 @@
-"""`python -m bridge`: run the bridge until SIGINT or SIGTERM."""
+"""`python -m bridge`: run the bridge until SIGINT or SIGTERM.
+`python -m bridge --reconcile-once`: reconcile once, log the time and peak RSS, exit."""
 
 import asyncio
 import logging
+import resource
 import signal
+import sys
 
 from bridge import portal
 from bridge.accounts import AccountSync
@@ -16,7 +19,7 @@ from bridge.reconciler import Reconciler
 log = logging.getLogger("bridge")
 
 
-async def main() -> None:
+async def main(reconcile_once: bool = False) -> None:
     config = BridgeConfig.from_env()
     portal.setup_django()
     component = BridgeComponent(config)
@@ -32,6 +35,13 @@ async def main() -> None:
         loop.add_signal_handler(sig, stop.set)
 
     component.start()
+    if reconcile_once:
+        await component.online.wait()
+        await reconciler.reconcile_once()
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        log.info("peak RSS %.1f MB", peak_mb)
+        await component.stop()
+        return
     tasks = [asyncio.create_task(consumer.run()), asyncio.create_task(reconciler.run())]
     tasks.append(asyncio.create_task(profiles.listen()))
     await stop.wait()
@@ -44,4 +54,4 @@ async def main() -> None:
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("slixmpp").setLevel(logging.WARNING)
-    asyncio.run(main())
+    asyncio.run(main(reconcile_once="--reconcile-once" in sys.argv[1:]))

@@ -1,0 +1,47 @@
+"""Reconcile: how long the bridge takes to bring an empty Prosody in step with
+the portal (cold: every account created, every profile published), then to
+check it again when nothing differs (warm), and its peak RSS. Each size starts
+from a fresh database and a fresh Prosody; growth should be linear."""
+
+import re
+import time
+
+from bench.population import create_people
+from bench.stack import Bridge, Workspace, chatboard_prosody
+
+RECONCILED = re.compile(r"reconciled in ([0-9.]+) s")
+PEAK_RSS = re.compile(r"peak RSS ([0-9.]+) MB")
+
+
+def reconcile_once(workspace: Workspace, config, secret: str) -> dict:
+    started = time.perf_counter()
+    output = Bridge(workspace, config, secret).reconcile_once()
+    wall = time.perf_counter() - started
+    return {
+        "reconcile_s": float(RECONCILED.findall(output)[-1]),
+        "process_s": round(wall, 2),
+        "bridge_peak_rss_mb": float(PEAK_RSS.findall(output)[-1]),
+    }
+
+
+def run_size(workspace: Workspace, users: int) -> dict:
+    workspace.fresh_database()
+    create_people(users)
+    with chatboard_prosody(workspace.run_dir) as (config, _server, secret):
+        cold = reconcile_once(workspace, config, secret)
+        warm = reconcile_once(workspace, config, secret)
+    return {"users": users, "cold": cold, "warm": warm}
+
+
+def run(workspace: Workspace, sizes: list[int]) -> dict:
+    results = {"users": [run_size(workspace, n) for n in sizes]}
+    first, last = results["users"][0], results["users"][-1]
+    if last["users"] != first["users"]:
+        # 1.0 is linear: time per user at the largest size over that at the smallest.
+        results["growth_per_user_cold"] = round(
+            (last["cold"]["reconcile_s"] / last["users"])
+            / (first["cold"]["reconcile_s"] / first["users"]),
+            2,
+        )
+    results["rooms"] = "skipped: the rooms app is not installed yet"
+    return results

@@ -1,0 +1,191 @@
+"""Sync latency: from a portal action (committed) to its effect seen over XMPP.
+
+The portal's actions run in this process on the bench database; the bridge and
+Prosody run as their own processes (bench/stack.py), as in production. An
+observer client watches for each effect:
+- signup: the new person can log in (a fresh login attempt after each failure,
+  so a latency includes up to one failed attempt's duration);
+- profile change: the person's vCard (vcard-temp, as any client reads it) shows
+  the new name.
+Operations start at a steady rate and overlap, as they would on a busy portal.
+"""
+
+import asyncio
+import ssl
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from bench.lean_client import LeanClient, LoginFailed
+from bench.stack import Bridge, Workspace, chatboard_prosody, fast_password_hashing
+from bench.stats import percentile
+
+RATE = 20.0  # operations started per second
+TIMEOUT = 30.0
+POLL = 0.02
+
+_db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="portal-actions")
+
+
+async def portal(fn, *args, **kwargs):
+    """Run portal code on the one database thread (the ORM is synchronous)."""
+    return await asyncio.get_running_loop().run_in_executor(_db, lambda: fn(*args, **kwargs))
+
+
+def sign_up(username: str, password: str):
+    from accounts.models import User
+
+    return User.objects.create_user(username=username, email="", password=password)
+
+
+def change_name(username: str, name: str) -> None:
+    from accounts.models import User
+    from profiles.actions import update_profile
+
+    update_profile(User.objects.get(username=username), name=name, about="")
+
+
+def outbox_delays(topic: str) -> dict:
+    """The bridge's share: from the outbox row's commit to the bridge marking it applied."""
+    from outbox.models import OutboxEntry
+
+    rows = OutboxEntry.objects.filter(topic=topic, applied_at__isnull=False)
+    delays = sorted(
+        (applied - created).total_seconds()
+        for created, applied in rows.values_list("created_at", "applied_at")
+    )
+    ms = lambda f: None if not delays else round(percentile(delays, f) * 1000, 1)  # noqa: E731
+    return {"rows": len(delays), "p50_ms": ms(0.5), "p99_ms": ms(0.99)}
+
+
+def _summary(latencies: list[float], failures: int) -> dict:
+    latencies.sort()
+    ms = lambda f: None if not latencies else round(percentile(latencies, f) * 1000, 1)  # noqa: E731
+    return {
+        "operations": len(latencies) + failures,
+        "failures": failures,
+        "p50_ms": ms(0.5),
+        "p99_ms": ms(0.99),
+        "max_ms": ms(1.0),
+    }
+
+
+class Observer:
+    def __init__(self, config, context):
+        self.config, self.context = config, context
+
+    def client(self) -> LeanClient:
+        return LeanClient("127.0.0.1", self.config.c2s_port, self.config.domain, self.context)
+
+    async def can_log_in(self, username: str, password: str) -> bool:
+        client = self.client()
+        try:
+            await asyncio.wait_for(client.login(username, password), 10)
+            return True
+        except (LoginFailed, OSError, TimeoutError):
+            return False
+        finally:
+            client.close()
+
+    async def wait_for_login(self, username: str, password: str, started: float) -> float:
+        """Retry SASL on one encrypted stream until it succeeds: a failed attempt
+        costs the server a lookup, not a TLS handshake."""
+        client = self.client()
+        try:
+            await client.start_tls()
+            while time.perf_counter() - started < TIMEOUT:
+                try:
+                    await client.authenticate(username, password, "SCRAM-SHA-1")
+                    return time.perf_counter() - started
+                except LoginFailed:
+                    await asyncio.sleep(POLL)
+            raise TimeoutError
+        finally:
+            client.close()
+
+    async def wait_until(self, check, started: float) -> float:
+        while time.perf_counter() - started < TIMEOUT:
+            if await check():
+                return time.perf_counter() - started
+            await asyncio.sleep(POLL)
+        raise TimeoutError
+
+
+async def run_operations(count: int, operation) -> dict:
+    """Start `operation(i)` at RATE per second; each returns its latency (s)."""
+    latencies, failures = [], 0
+
+    async def one(i: int) -> None:
+        nonlocal failures
+        try:
+            latencies.append(await operation(i))
+        except TimeoutError:
+            failures += 1
+
+    tasks = []
+    start = time.monotonic()
+    for i in range(count):
+        await asyncio.sleep(max(0.0, start + i / RATE - time.monotonic()))
+        tasks.append(asyncio.create_task(one(i)))
+    await asyncio.gather(*tasks)
+    return _summary(latencies, failures)
+
+
+async def measure(config, count: int) -> dict:
+    context = ssl.create_default_context(cafile=str(config.runtime_dir / "certs/localhost.crt"))
+    observer = Observer(config, context)
+
+    async def signup(i: int) -> float:
+        password = f"password-{i}"
+        await portal(sign_up, f"signup{i}", password)
+        started = time.perf_counter()
+        return await observer.wait_for_login(f"signup{i}", password, started)
+
+    results = {"signup": await run_operations(count, signup)}
+    results["signup"]["outbox_to_applied"] = await portal(outbox_delays, "account")
+
+    # One watching connection per operation in flight, reused.
+    watchers: asyncio.Queue[LeanClient] = asyncio.Queue()
+    await portal(sign_up, "watcher", "watcher-password")
+    await observer.wait_until(
+        lambda: observer.can_log_in("watcher", "watcher-password"), time.perf_counter()
+    )
+
+    async def vcard_shows(username: str, name: str) -> bool:
+        if watchers.empty():
+            client = observer.client()
+            await client.login("watcher", "watcher-password")
+            watchers.put_nowait(client)
+        client = await watchers.get()
+        try:
+            reply = await client.iq(
+                f"<iq type='get' id='v' to='{username}@{config.domain}'>"
+                "<vCard xmlns='vcard-temp'/></iq>"
+            )
+        finally:
+            watchers.put_nowait(client)
+        return f"<FN>{name}</FN>".encode() in reply
+
+    async def profile_change(i: int) -> float:
+        username, name = f"signup{i}", f"Name {i} {time.monotonic_ns()}"
+        await portal(change_name, username, name)
+        started = time.perf_counter()
+        return await observer.wait_until(lambda: vcard_shows(username, name), started)
+
+    results["profile_change"] = await run_operations(count, profile_change)
+    results["profile_change"]["outbox_to_applied"] = await portal(outbox_delays, "profile")
+    while not watchers.empty():
+        watchers.get_nowait().close()
+    return results
+
+
+def run(workspace: Workspace, count: int) -> dict:
+    workspace.fresh_database()
+    fast_password_hashing()
+    with chatboard_prosody(workspace.run_dir) as (config, server, secret):
+        bridge = Bridge(workspace, config, secret).start()
+        try:
+            results = asyncio.run(measure(config, count))
+        finally:
+            bridge.stop()
+    results["rooms"] = "skipped: the rooms app is not installed yet"
+    return {"operations_per_kind": count, "rate_per_s": RATE, **results}
