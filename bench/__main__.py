@@ -10,11 +10,14 @@ import datetime
 import json
 import os
 import platform
+import resource
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bench import fanout
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SCENARIOS = ("fanout", "direct", "login_storm", "sync_latency", "reconcile", "portal")
@@ -23,17 +26,20 @@ SCENARIOS = ("fanout", "direct", "login_storm", "sync_latency", "reconcile", "po
 @dataclass(frozen=True)
 class Sizes:
     fanout_occupants: list[int] = field(default_factory=lambda: [10, 50, 200])
+    fanout_phases: fanout.Profile = field(default_factory=fanout.Profile)
     fanout_compare_occupants: int = 50
     direct_pairs: int = 100
     logins: int = 200
     sync_operations: int = 200
-    reconcile_users: list[int] = field(default_factory=lambda: [1000])
+    # Two sizes show the growth; the quick ones keep `make bench` short.
+    reconcile_users: list[int] = field(default_factory=lambda: [250, 500])
     portal_people: int = 10000
 
 
 QUICK = Sizes()
 FULL = Sizes(
     fanout_occupants=[10, 50, 200, 500, 1000],
+    fanout_phases=fanout.Profile(paced_seconds=5, closed_seconds=5, burst_per_sender=40),
     fanout_compare_occupants=200,
     logins=1000,
     reconcile_users=[1000, 10000],
@@ -70,11 +76,11 @@ def machine() -> dict:
 
 
 def run_scenarios(workspace, sizes: Sizes, only: set[str]) -> dict:
-    from bench import direct, fanout, login_storm, portal_pages, reconcile, sync_latency
+    from bench import direct, login_storm, portal_pages, reconcile, sync_latency
 
     plan = {
         "fanout": lambda: fanout.run(
-            sizes.fanout_occupants, fanout.Profile(), sizes.fanout_compare_occupants
+            sizes.fanout_occupants, sizes.fanout_phases, sizes.fanout_compare_occupants
         ),
         "direct": lambda: direct.run(sizes.direct_pairs, direct.Profile()),
         "login_storm": lambda: {
@@ -103,6 +109,10 @@ def main() -> None:
     only = set(args.only.split(",")) if args.only else set(SCENARIOS)
     if unknown := only - set(SCENARIOS):
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    # A thousand clients here and a thousand connections in Prosody (which
+    # inherits the limit): more than the usual soft limit of 1,024 descriptors.
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
     with tempfile.TemporaryDirectory(prefix="chatboard-bench-") as tmp:
         from bench.stack import Workspace

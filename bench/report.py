@@ -1,4 +1,4 @@
-"""The results table in bench/README.md, rewritten from the latest run."""
+"""The results tables in bench/README.md, rewritten from the latest run."""
 
 from pathlib import Path
 
@@ -6,44 +6,193 @@ README = Path(__file__).resolve().parent / "README.md"
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
-def login_storm_table(results: dict) -> list[str]:
-    storm = results["login_storm"]
-    rows = [
-        "| case | logins/s | p50 ms | p99 ms | failures | Prosody CPU s | load tool CPU s |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for name in (
-        "chatboard_scram",
-        "stock_scram",
-        "chatboard_token_plain",
-        "stock_password_plain",
-    ):
-        r = storm[name]
+def table(header: list[str], rows: list[list]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
+    return lines
+
+
+def fanout_tables(fanout: dict) -> list[str]:
+    rows = []
+    for n, r in fanout["sizes"].items():
+        paced, closed, burst = r.get("paced", {}), r["closed_loop"], r["open_loop"]
         rows.append(
-            f"| {name} | {r['logins_per_s']} | {r['p50_ms']} | {r['p99_ms']} | {r['failures']} "
-            f"| {r['prosody_cpu_s']} | {r['load_tool_cpu_s']} |"
+            [
+                n,
+                r["connect_join_s"],
+                paced.get("p50_ms"),
+                paced.get("p99_ms"),
+                closed["deliveries_per_s"],
+                closed["p99_ms"],
+                burst["deliveries_per_s"],
+                closed["lost"] + burst["lost"] + paced.get("lost", 0),
+                closed["prosody_us_per_delivery"],
+                closed["prosody_cpu_s"],
+                closed["load_tool_cpu_s"],
+                r["prosody_rss_mb"],
+            ]
         )
-    rows.append("")
-    rows.append(
-        f"Ratio ChatBoard/stock, SCRAM: **{storm['ratio_scram']}**; token (PLAIN) against "
-        f"stock PLAIN password: **{storm['ratio_token_vs_stock_plain']}** (goal: at least 0.8)."
+    lines = table(
+        [
+            "occupants",
+            "connect+join s",
+            "paced p50 ms",
+            "paced p99 ms",
+            "saturated deliveries/s",
+            "saturated p99 ms",
+            "burst deliveries/s",
+            "lost",
+            "Prosody µs/delivery",
+            "Prosody CPU s",
+            "load tool CPU s",
+            "Prosody RSS MB",
+        ],
+        rows,
     )
-    return rows
+    configs = fanout.get("configurations")
+    if configs:
+        rows = [
+            [
+                name,
+                r["closed_loop"]["deliveries_per_s"],
+                r["closed_loop"]["prosody_us_per_delivery"],
+                r["open_loop"]["deliveries_per_s"],
+                r["closed_loop"]["lost"] + r["open_loop"]["lost"],
+                r["connect_join_s"],
+            ]
+            for name, r in configs.items()
+            if name != "occupants"
+        ]
+        lines += [
+            "",
+            f"Prosody configurations compared, {configs['occupants']} occupants "
+            f"(production c2s rate limit: {fanout['production_c2s_rate']}):",
+            "",
+            *table(
+                [
+                    "configuration",
+                    "saturated deliveries/s",
+                    "Prosody µs/delivery",
+                    "burst deliveries/s",
+                    "lost",
+                    "connect+join s",
+                ],
+                rows,
+            ),
+        ]
+    return lines
+
+
+def direct_table(direct: dict) -> list[str]:
+    rows = [
+        [
+            name,
+            r["messages_per_s"],
+            r["p50_ms"],
+            r["p99_ms"],
+            r["lost"],
+            r["prosody_cpu_s"],
+            r["load_tool_cpu_s"],
+        ]
+        for name, r in (("closed loop", direct["closed_loop"]), ("burst", direct["open_loop"]))
+    ]
+    header = ["phase", "messages/s", "p50 ms", "p99 ms", "lost", "Prosody CPU s"]
+    return table([*header, "load tool CPU s"], rows)
+
+
+def login_storm_table(storm: dict) -> list[str]:
+    names = ("chatboard_scram", "stock_scram", "chatboard_token_plain", "stock_password_plain")
+    rows = [
+        [
+            name,
+            storm[name]["logins_per_s"],
+            storm[name]["p50_ms"],
+            storm[name]["p99_ms"],
+            storm[name]["failures"],
+            storm[name]["prosody_cpu_s"],
+            storm[name]["load_tool_cpu_s"],
+        ]
+        for name in names
+    ]
+    header = ["case", "logins/s", "p50 ms", "p99 ms", "failures", "Prosody CPU s"]
+    return [
+        *table([*header, "load tool CPU s"], rows),
+        "",
+        f"Ratio ChatBoard/stock, SCRAM: **{storm['ratio_scram']}**; token (PLAIN) against "
+        f"stock PLAIN password: **{storm['ratio_token_vs_stock_plain']}** (goal: at least 0.8).",
+    ]
+
+
+def sync_table(sync: dict) -> list[str]:
+    rows = []
+    for kind in ("signup", "profile_change"):
+        r = sync[kind]
+        bridge = r["outbox_to_applied"]
+        rows.append(
+            [kind, r["operations"], r["p50_ms"], r["p99_ms"], r["failures"], bridge["p50_ms"]]
+        )
+    header = ["action", "operations", "p50 ms", "p99 ms", "timed out", "bridge share p50 ms"]
+    return [*table(header, rows), "", f"Rooms: {sync['rooms']}."]
+
+
+def reconcile_table(reconcile: dict) -> list[str]:
+    rows = [
+        [
+            r["users"],
+            r["cold"]["reconcile_s"],
+            round(r["cold"]["reconcile_s"] / r["users"] * 1000, 1),
+            r["warm"]["reconcile_s"],
+            round(r["warm"]["reconcile_s"] / r["users"] * 1000, 1),
+            max(r["cold"]["bridge_peak_rss_mb"], r["warm"]["bridge_peak_rss_mb"]),
+        ]
+        for r in reconcile["users"]
+    ]
+    header = ["users", "cold s", "cold ms/user", "in step s", "in step ms/user"]
+    return [*table([*header, "bridge peak RSS MB"], rows), "", f"Rooms: {reconcile['rooms']}."]
+
+
+def portal_table(portal: dict) -> list[str]:
+    rows = [
+        [name, r["requests"], r["p50_ms"], r["p95_ms"]]
+        for name, r in portal.items()
+        if isinstance(r, dict)
+    ]
+    return [
+        *table(["page", "requests", "p50 ms", "p95 ms"], rows),
+        "",
+        f"Rooms page: {portal['rooms_page']}.",
+    ]
+
+
+SECTIONS = [
+    ("fanout", "Room fan-out", fanout_tables),
+    ("direct", "1:1 messages", direct_table),
+    ("login_storm", "Login storm", login_storm_table),
+    ("sync_latency", "Sync latency, portal action to effect over XMPP", sync_table),
+    ("reconcile", "Reconcile", reconcile_table),
+    ("portal", "Portal pages", portal_table),
+]
 
 
 def update_readme(results: dict) -> None:
     m = results["machine"]
     lines = [
         BEGIN,
-        f"Latest run: {results['date']}, `{results['command']}`, {m['cpus']} CPUs "
-        f"({m['cpu_model']}), Python {m['python']}, Prosody {m['prosody']}, "
-        f"slixmpp {m['slixmpp']}.",
-        "",
-        f"### Login storm ({results['login_storm']['concurrent_logins']} concurrent logins)",
-        "",
-        *login_storm_table(results),
-        END,
+        f"Latest run: {results['date']}, `{results['command']}`, {results['total_s']} s, "
+        f"{m['cpus']} CPUs ({m['cpu_model']}, load average {m['load_average_at_start'][0]} "
+        f"at start), Python {m['python']}, Prosody {m['prosody']}, slixmpp {m['slixmpp']}, "
+        f"Django {m['django']}.",
     ]
+    for key, title, render in SECTIONS:
+        if key in results:
+            detail = {
+                "login_storm": f" ({results[key].get('concurrent_logins')} concurrent logins)",
+                "direct": f" ({results[key].get('pairs')} pairs)",
+                "portal": f" ({results[key].get('people')} people)",
+                "sync_latency": f" ({results[key].get('rate_per_s')} actions started per s)",
+            }.get(key, "")
+            lines += ["", f"### {title}{detail}", "", *render(results[key])]
+    lines.append(END)
     text = README.read_text()
     start, end = text.index(BEGIN), text.index(END) + len(END)
     README.write_text(text[:start] + "\n".join(lines) + text[end:])
