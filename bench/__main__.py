@@ -33,6 +33,7 @@ class Sizes:
     sync_operations: int = 200
     # Two sizes show the growth; the quick ones keep `make bench` short.
     reconcile_users: list[int] = field(default_factory=lambda: [250, 500])
+    reconcile_rooms: list[int] = field(default_factory=lambda: [50, 100])
     portal_people: int = 10000
 
 
@@ -43,6 +44,7 @@ FULL = Sizes(
     fanout_compare_occupants=200,
     logins=1000,
     reconcile_users=[1000, 10000],
+    reconcile_rooms=[100, 1000],
 )
 
 
@@ -88,7 +90,7 @@ def run_scenarios(workspace, sizes: Sizes, only: set[str]) -> dict:
             **login_storm.run(sizes.logins),
         },
         "sync_latency": lambda: sync_latency.run(workspace, sizes.sync_operations),
-        "reconcile": lambda: reconcile.run(workspace, sizes.reconcile_users),
+        "reconcile": lambda: reconcile.run(workspace, sizes.reconcile_users, sizes.reconcile_rooms),
         "portal": lambda: portal_pages.run(workspace, sizes.portal_people),
     }
     results = {}

@@ -1,9 +1,11 @@
-"""Portal pages with many people: server time of `/people/` (first page, a deep
-page, a search) through Django's test client in this process (middleware,
-view, queries and template; no network). Goal: p95 under 100 ms."""
+"""Portal pages with many people (and rooms, with the rooms app): server time of
+`/people/` (first page, a deep page, a search) and `/rooms/`, through Django's
+test client in this process (middleware, view, queries and template; no
+network). Goal: p95 under 100 ms."""
 
 import time
 
+from bench import rooms
 from bench.population import create_people
 from bench.stack import Workspace, fast_password_hashing
 from bench.stats import percentile
@@ -28,8 +30,7 @@ def timed_get(client, url: str, requests: int) -> dict:
     }
 
 
-def run(workspace: Workspace, people: int) -> dict:
-    from django.apps import apps
+def run(workspace: Workspace, people: int, room_count: int = 1000) -> dict:
     from django.test import Client
     from django.test.utils import override_settings
 
@@ -48,12 +49,15 @@ def run(workspace: Workspace, people: int) -> dict:
     }
     # Static file URLs without a collected manifest: the page, not the assets, is measured.
     storages = {"staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    if rooms.installed():
+        rooms.create_rooms(room_count, usernames[:50])
+        pages["rooms_first_page"] = "/rooms/"
     with override_settings(STORAGES={**_storages(), **storages}):
         results = {name: timed_get(client, url, REQUESTS) for name, url in pages.items()}
-    if apps.is_installed("rooms"):
-        results["rooms_page"] = "not wired yet: see bench/README.md"
+    if rooms.installed():
+        results["rooms"] = room_count
     else:
-        results["rooms_page"] = "skipped: the rooms app is not installed yet"
+        results["rooms_page"] = rooms.SKIPPED
     return {"people": people, **results}
 
 

@@ -1,11 +1,14 @@
 """Reconcile: how long the bridge takes to bring an empty Prosody in step with
 the portal (cold: every account created, every profile published), then to
 check it again when nothing differs (warm), and its peak RSS. Each size starts
-from a fresh database and a fresh Prosody; growth should be linear."""
+from a fresh database and a fresh Prosody; growth should be linear. With the
+rooms app, the same for rooms (a few members each; the people behind them are
+reconciled too, a fixed number)."""
 
 import re
 import time
 
+from bench import rooms
 from bench.population import create_people
 from bench.stack import Bridge, Workspace, chatboard_prosody
 
@@ -33,7 +36,19 @@ def run_size(workspace: Workspace, users: int) -> dict:
     return {"users": users, "cold": cold, "warm": warm}
 
 
-def run(workspace: Workspace, sizes: list[int]) -> dict:
+ROOM_PEOPLE = 100  # people behind the rooms' owners and members
+
+
+def run_rooms(workspace: Workspace, count: int) -> dict:
+    workspace.fresh_database()
+    rooms.create_rooms(count, create_people(ROOM_PEOPLE))
+    with chatboard_prosody(workspace.run_dir) as (config, _server, secret):
+        cold = reconcile_once(workspace, config, secret)
+        warm = reconcile_once(workspace, config, secret)
+    return {"rooms": count, "people": ROOM_PEOPLE, "cold": cold, "warm": warm}
+
+
+def run(workspace: Workspace, sizes: list[int], room_sizes: list[int] = ()) -> dict:
     results = {"users": [run_size(workspace, n) for n in sizes]}
     first, last = results["users"][0], results["users"][-1]
     if last["users"] != first["users"]:
@@ -43,5 +58,8 @@ def run(workspace: Workspace, sizes: list[int]) -> dict:
             / (first["cold"]["reconcile_s"] / first["users"]),
             2,
         )
-    results["rooms"] = "skipped: the rooms app is not installed yet"
+    if rooms.installed():
+        results["rooms"] = [run_rooms(workspace, n) for n in room_sizes]
+    else:
+        results["rooms"] = rooms.SKIPPED
     return results

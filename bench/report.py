@@ -125,14 +125,15 @@ def login_storm_table(storm: dict) -> list[str]:
 
 def sync_table(sync: dict) -> list[str]:
     rows = []
-    for kind in ("signup", "profile_change"):
+    kinds = ("signup", "profile_change", "room_create", "room_edit", "room_membership")
+    for kind in (k for k in kinds if k in sync):
         r = sync[kind]
         bridge = r["outbox_to_applied"]
         rows.append(
             [kind, r["operations"], r["p50_ms"], r["p99_ms"], r["failures"], bridge["p50_ms"]]
         )
     header = ["action", "operations", "p50 ms", "p99 ms", "timed out", "bridge share p50 ms"]
-    return [*table(header, rows), "", f"Rooms: {sync['rooms']}."]
+    return [*table(header, rows), *(["", f"Rooms: {sync['rooms']}."] if "rooms" in sync else [])]
 
 
 def reconcile_table(reconcile: dict) -> list[str]:
@@ -148,7 +149,19 @@ def reconcile_table(reconcile: dict) -> list[str]:
         for r in reconcile["users"]
     ]
     header = ["users", "cold s", "cold ms/user", "in step s", "in step ms/user"]
-    return [*table([*header, "bridge peak RSS MB"], rows), "", f"Rooms: {reconcile['rooms']}."]
+    lines = table([*header, "bridge peak RSS MB"], rows)
+    if isinstance(reconcile["rooms"], str):
+        return [*lines, "", f"Rooms: {reconcile['rooms']}."]
+    rows = [
+        [
+            f"{r['rooms']} rooms ({r['people']} people)",
+            r["cold"]["reconcile_s"],
+            r["warm"]["reconcile_s"],
+            max(r["cold"]["bridge_peak_rss_mb"], r["warm"]["bridge_peak_rss_mb"]),
+        ]
+        for r in reconcile["rooms"]
+    ]
+    return [*lines, "", *table(["rooms", "cold s", "in step s", "bridge peak RSS MB"], rows)]
 
 
 def portal_table(portal: dict) -> list[str]:
@@ -157,11 +170,10 @@ def portal_table(portal: dict) -> list[str]:
         for name, r in portal.items()
         if isinstance(r, dict)
     ]
-    return [
-        *table(["page", "requests", "p50 ms", "p95 ms"], rows),
-        "",
-        f"Rooms page: {portal['rooms_page']}.",
-    ]
+    lines = table(["page", "requests", "p50 ms", "p95 ms"], rows)
+    if "rooms_page" in portal:
+        lines += ["", f"Rooms page: {portal['rooms_page']}."]
+    return lines
 
 
 SECTIONS = [

@@ -56,7 +56,10 @@ class Workspace:
         connections.close_all()
         for suffix in ("-wal", "-shm"):
             Path(f"{self.database_path}{suffix}").unlink(missing_ok=True)
-        shutil.copy(self.run_dir / f"{DB_NAME}.migrated", self.database_path)
+        # A new file, not the old one overwritten: nothing can read a mix of both.
+        copy = self.run_dir / f"{DB_NAME}.copy"
+        shutil.copy(self.run_dir / f"{DB_NAME}.migrated", copy)
+        copy.replace(self.database_path)
 
 
 def fast_password_hashing() -> None:

@@ -6,15 +6,20 @@ observer client watches for each effect:
 - signup: the new person can log in (a fresh login attempt after each failure,
   so a latency includes up to one failed attempt's duration);
 - profile change: the person's vCard (vcard-temp, as any client reads it) shows
-  the new name.
+  the new name;
+- room create and edit (rooms app): the room's disco#info shows its name;
+- membership (rooms app): the room's member list, read by its owner, names
+  the new member.
 Operations start at a steady rate and overlap, as they would on a busy portal.
 """
 
 import asyncio
+import datetime
 import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from bench import rooms
 from bench.lean_client import LeanClient, LoginFailed
 from bench.stack import Bridge, Workspace, chatboard_prosody, fast_password_hashing
 from bench.stats import percentile
@@ -31,6 +36,12 @@ async def portal(fn, *args, **kwargs):
     return await asyncio.get_running_loop().run_in_executor(_db, lambda: fn(*args, **kwargs))
 
 
+def close_connections() -> None:
+    from django.db import connections
+
+    connections.close_all()
+
+
 def sign_up(username: str, password: str):
     from accounts.models import User
 
@@ -44,11 +55,13 @@ def change_name(username: str, name: str) -> None:
     update_profile(User.objects.get(username=username), name=name, about="")
 
 
-def outbox_delays(topic: str) -> dict:
+def outbox_delays(topic: str, since: datetime.datetime | None = None) -> dict:
     """The bridge's share: from the outbox row's commit to the bridge marking it applied."""
     from outbox.models import OutboxEntry
 
     rows = OutboxEntry.objects.filter(topic=topic, applied_at__isnull=False)
+    if since is not None:
+        rows = rows.filter(created_at__gte=since)
     delays = sorted(
         (applied - created).total_seconds()
         for created, applied in rows.values_list("created_at", "applied_at")
@@ -130,6 +143,45 @@ async def run_operations(count: int, operation) -> dict:
     return _summary(latencies, failures)
 
 
+async def room_operations(count: int, config, observer, reply_to) -> dict:
+    """Room create, rename and membership, seen by the rooms' owner ("watcher")."""
+    jids = {}
+
+    def shows(i: int, name: str):
+        async def check() -> bool:
+            return rooms.shows_name(await reply_to(rooms.disco_info(jids[i])), name)
+
+        return check
+
+    async def create(i: int) -> float:
+        jids[i] = await portal(rooms.create_room, f"bench{i}", f"Bench {i}", "watcher")
+        return await observer.wait_until(shows(i, f"Bench {i}"), time.perf_counter())
+
+    async def rename(i: int) -> float:
+        await portal(rooms.rename_room, f"bench{i}", f"Renamed {i}")
+        return await observer.wait_until(shows(i, f"Renamed {i}"), time.perf_counter())
+
+    async def add_member(i: int) -> float:
+        await portal(rooms.add_member, f"bench{i}", "watcher", f"signup{i}")
+        member = f"signup{i}@{config.domain}"
+
+        async def listed() -> bool:
+            return rooms.lists_member(await reply_to(rooms.member_list(jids[i])), member)
+
+        return await observer.wait_until(listed, time.perf_counter())
+
+    results = {}
+    for kind, operation in (
+        ("room_create", create),
+        ("room_edit", rename),
+        ("room_membership", add_member),
+    ):
+        since = datetime.datetime.now(datetime.UTC)
+        results[kind] = await run_operations(count, operation)
+        results[kind]["outbox_to_applied"] = await portal(outbox_delays, "room", since)
+    return results
+
+
 async def measure(config, count: int) -> dict:
     context = ssl.create_default_context(cafile=str(config.runtime_dir / "certs/localhost.crt"))
     observer = Observer(config, context)
@@ -150,19 +202,20 @@ async def measure(config, count: int) -> dict:
         lambda: observer.can_log_in("watcher", "watcher-password"), time.perf_counter()
     )
 
-    async def vcard_shows(username: str, name: str) -> bool:
+    async def reply_to(stanza: str) -> bytes:
         if watchers.empty():
             client = observer.client()
             await client.login("watcher", "watcher-password")
             watchers.put_nowait(client)
         client = await watchers.get()
         try:
-            reply = await client.iq(
-                f"<iq type='get' id='v' to='{username}@{config.domain}'>"
-                "<vCard xmlns='vcard-temp'/></iq>"
-            )
+            return await client.iq(stanza)
         finally:
             watchers.put_nowait(client)
+
+    async def vcard_shows(username: str, name: str) -> bool:
+        to = f"{username}@{config.domain}"
+        reply = await reply_to(f"<iq type='get' id='v' to='{to}'><vCard xmlns='vcard-temp'/></iq>")
         return f"<FN>{name}</FN>".encode() in reply
 
     async def profile_change(i: int) -> float:
@@ -173,6 +226,8 @@ async def measure(config, count: int) -> dict:
 
     results["profile_change"] = await run_operations(count, profile_change)
     results["profile_change"]["outbox_to_applied"] = await portal(outbox_delays, "profile")
+    if rooms.installed():
+        results.update(await room_operations(count, config, observer, reply_to))
     while not watchers.empty():
         watchers.get_nowait().close()
     return results
@@ -187,5 +242,7 @@ def run(workspace: Workspace, count: int) -> dict:
             results = asyncio.run(measure(config, count))
         finally:
             bridge.stop()
-    results["rooms"] = "skipped: the rooms app is not installed yet"
+            _db.submit(close_connections).result()  # the next scenario replaces the file
+    if not rooms.installed():
+        results["rooms"] = rooms.SKIPPED
     return {"operations_per_kind": count, "rate_per_s": RATE, **results}
