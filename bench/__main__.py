@@ -14,6 +14,7 @@ import resource
 import subprocess
 import tempfile
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,8 +99,13 @@ def run_scenarios(workspace, sizes: Sizes, only: set[str]) -> dict:
         if name in only:
             started = time.monotonic()
             print(f"bench: {name}...", flush=True)
-            results[name] = plan[name]()
+            try:
+                results[name] = plan[name]()
+            except Exception as error:  # the other scenarios still run and report
+                traceback.print_exc()
+                results[name] = {"error": f"{type(error).__name__}: {error}"}
             results[name]["scenario_s"] = round(time.monotonic() - started, 1)
+            print(json.dumps({name: results[name]}), flush=True)
     return results
 
 

@@ -203,7 +203,11 @@ def update_readme(results: dict) -> None:
                 "portal": f" ({results[key].get('people')} people)",
                 "sync_latency": f" ({results[key].get('rate_per_s')} actions started per s)",
             }.get(key, "")
-            lines += ["", f"### {title}{detail}", "", *render(results[key])]
+            if "error" in results[key]:
+                body = [f"Failed: `{results[key]['error']}`"]
+            else:
+                body = render(results[key])
+            lines += ["", f"### {title}{detail}", "", *body]
     lines.append(END)
     text = README.read_text()
     start, end = text.index(BEGIN), text.index(END) + len(END)

@@ -21,12 +21,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 from bench import rooms
 from bench.lean_client import LeanClient, LoginFailed
+from bench.servers import process_cpu_seconds
 from bench.stack import Bridge, Workspace, chatboard_prosody, fast_password_hashing
 from bench.stats import percentile
 
-RATE = 20.0  # operations started per second
+RATE = 10.0  # operations started per second
 TIMEOUT = 30.0
-POLL = 0.02
+# The observer must not load the server it observes: each operation checks
+# again after 10 ms, then backs off to every 100 ms; checks share a few
+# connections. (Polling every 20 ms on a connection per operation made a
+# backlog feed itself: 100 pending profile edits meant 5,000 vCard reads/s.)
+FIRST_POLL, MAX_POLL = 0.01, 0.1
+WATCHERS = 4
 
 _db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="portal-actions")
 
@@ -105,27 +111,36 @@ class Observer:
         client = self.client()
         try:
             await client.start_tls()
+            pause = FIRST_POLL
             while time.perf_counter() - started < TIMEOUT:
                 try:
                     await client.authenticate(username, password, "SCRAM-SHA-1")
                     return time.perf_counter() - started
                 except LoginFailed:
-                    await asyncio.sleep(POLL)
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 1.5, MAX_POLL)
             raise TimeoutError
         finally:
             client.close()
 
     async def wait_until(self, check, started: float) -> float:
+        pause = FIRST_POLL
         while time.perf_counter() - started < TIMEOUT:
             if await check():
                 return time.perf_counter() - started
-            await asyncio.sleep(POLL)
+            await asyncio.sleep(pause)
+            pause = min(pause * 1.5, MAX_POLL)
         raise TimeoutError
+
+
+# Process ids whose CPU time each kind of operation reports: Prosody and the bridge.
+PROCESSES: dict[str, int] = {}
 
 
 async def run_operations(count: int, operation) -> dict:
     """Start `operation(i)` at RATE per second; each returns its latency (s)."""
     latencies, failures = [], 0
+    cpu_before = {name: process_cpu_seconds(pid) for name, pid in PROCESSES.items()}
 
     async def one(i: int) -> None:
         nonlocal failures
@@ -140,7 +155,12 @@ async def run_operations(count: int, operation) -> dict:
         await asyncio.sleep(max(0.0, start + i / RATE - time.monotonic()))
         tasks.append(asyncio.create_task(one(i)))
     await asyncio.gather(*tasks)
-    return _summary(latencies, failures)
+    summary = _summary(latencies, failures)
+    for name, pid in PROCESSES.items():
+        summary[f"{name}_cpu_ms_per_op"] = round(
+            (process_cpu_seconds(pid) - cpu_before[name]) / count * 1000, 1
+        )
+    return summary
 
 
 async def room_operations(count: int, config, observer, reply_to) -> dict:
@@ -195,18 +215,18 @@ async def measure(config, count: int) -> dict:
     results = {"signup": await run_operations(count, signup)}
     results["signup"]["outbox_to_applied"] = await portal(outbox_delays, "account")
 
-    # One watching connection per operation in flight, reused.
     watchers: asyncio.Queue[LeanClient] = asyncio.Queue()
     await portal(sign_up, "watcher", "watcher-password")
     await observer.wait_until(
         lambda: observer.can_log_in("watcher", "watcher-password"), time.perf_counter()
     )
 
+    for _ in range(WATCHERS):
+        client = observer.client()
+        await client.login("watcher", "watcher-password")
+        watchers.put_nowait(client)
+
     async def reply_to(stanza: str) -> bytes:
-        if watchers.empty():
-            client = observer.client()
-            await client.login("watcher", "watcher-password")
-            watchers.put_nowait(client)
         client = await watchers.get()
         try:
             return await client.iq(stanza)
@@ -238,6 +258,7 @@ def run(workspace: Workspace, count: int) -> dict:
     fast_password_hashing()
     with chatboard_prosody(workspace.run_dir) as (config, server, secret):
         bridge = Bridge(workspace, config, secret).start()
+        PROCESSES.update(prosody=server.process.pid, bridge=bridge.process.pid)
         try:
             results = asyncio.run(measure(config, count))
         finally:
