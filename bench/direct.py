@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench.lean_client import LeanClient
 from bench.servers import process_cpu_seconds, process_rss_mb, prosody
-from bench.stats import Phase, phase_report
+from bench.stats import Phase, drain, phase_report
 
 PASSWORD = "direct-password"
 SALT = "direct-salt"
@@ -26,7 +26,7 @@ SALT = "direct-salt"
 class Profile:
     closed_seconds: float = 3.0
     burst_per_sender: int = 20
-    drain_timeout: float = 30.0
+    quiet_seconds: float = 10.0
 
 
 class Pairs:
@@ -107,12 +107,6 @@ class Pairs:
                 self._send(b"o", phase, index, seq)
         return phase
 
-    async def drain(self, phase: Phase, expected: int, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and sum(phase.received) < expected:
-            await asyncio.sleep(0.02)
-        await asyncio.sleep(0.1)
-
     def close(self) -> None:
         for task in self.tasks:
             task.cancel()
@@ -134,7 +128,7 @@ async def measure(config, pid: int, pairs: int, profile: Profile) -> dict:
         }.items():
             before = usage()
             phase = await run_phase()
-            await load.drain(phase, phase.sent, profile.drain_timeout)
+            await drain(phase, phase.sent, profile.quiet_seconds)
             after = usage()
             # Each receiver gets what its own sender sent: per pair, sent / pairs.
             report = phase_report(phase, 0)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bench.lean_client import LeanClient
 from bench.servers import process_cpu_seconds, process_rss_mb, prosody
-from bench.stats import Phase, phase_report
+from bench.stats import Phase, drain, phase_report
 
 SENDERS = 5
 PACED_RATE = 10.0
@@ -40,7 +40,7 @@ class Profile:
     paced_seconds: float = 3.0
     closed_seconds: float = 3.0
     burst_per_sender: int = 20
-    drain_timeout: float = 30.0
+    quiet_seconds: float = 10.0  # no delivery for this long: what is missing is lost
 
 
 class Room:
@@ -122,7 +122,7 @@ class Room:
             while time.monotonic() < until:
                 self.echoes[index].clear()
                 self._send(b"c", phase, index, seq)
-                await asyncio.wait_for(self.echoes[index].wait(), 30)
+                await asyncio.wait_for(self.echoes[index].wait(), 60)
                 seq += 1
 
         await asyncio.gather(*(sender(i) for i in range(SENDERS)))
@@ -134,12 +134,6 @@ class Room:
             for index in range(SENDERS):
                 self._send(b"o", phase, index, seq)
         return phase
-
-    async def drain(self, phase: Phase, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and sum(phase.received) < phase.sent * self.count:
-            await asyncio.sleep(0.02)
-        await asyncio.sleep(0.1)  # late duplicates would show up as negative losses
 
     def close(self) -> None:
         for task in self.tasks:
@@ -169,7 +163,7 @@ async def measure(config, pid: int, count: int, profile: Profile) -> dict:
                 continue
             before = usage()
             phase = await run_phase()
-            await room.drain(phase, profile.drain_timeout)
+            await drain(phase, phase.sent * count, profile.quiet_seconds)
             after = usage()
             report = phase_report(phase, phase.sent)
             prosody_cpu = after[0] - before[0]

@@ -1,5 +1,7 @@
 """Counting deliveries and latencies of benchmark messages, shared by the scenarios."""
 
+import asyncio
+import time
 from dataclasses import dataclass, field
 
 
@@ -45,3 +47,17 @@ def phase_report(phase: Phase, expected_per_receiver: int) -> dict:
         "p99_ms": ms(0.99),
         "seconds": round(seconds, 2),
     }
+
+
+async def drain(phase: Phase, expected: int, quiet_seconds: float) -> None:
+    """Wait until `expected` deliveries arrived, or nothing arrived for
+    `quiet_seconds` (what is still missing then is lost). A slow server gets
+    all the time it needs as long as it makes progress."""
+    last_count, last_progress = -1, time.monotonic()
+    while (count := sum(phase.received)) < expected:
+        if count != last_count:
+            last_count, last_progress = count, time.monotonic()
+        elif time.monotonic() - last_progress > quiet_seconds:
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.1)  # late duplicates would show up too
