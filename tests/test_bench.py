@@ -5,7 +5,7 @@ effect is seen), against the real Prosody, bridge and portal it benchmarks."""
 import pytest
 from django.core.management import call_command
 
-from bench import direct, fanout, login_storm, portal_pages, reconcile, sync_latency
+from bench import direct, fanout, login_storm, portal_pages, reconcile, rooms, sync_latency
 from bench.stack import Workspace
 from tests.fixtures import database_url
 
@@ -69,7 +69,10 @@ def test_login_storm_measures_both_auths(workspace):
 @pytest.mark.django_db(transaction=True)
 def test_sync_latency_sees_each_portal_action_over_xmpp(workspace):
     result = sync_latency.run(workspace, 3)
-    for kind in ("signup", "profile_change"):
+    kinds = ["signup", "profile_change"]
+    if rooms.installed():
+        kinds += ["room_create", "room_edit", "room_membership"]
+    for kind in kinds:
         assert result[kind]["operations"] == 3 and result[kind]["failures"] == 0, kind
         assert 0 < result[kind]["p50_ms"] < sync_latency.TIMEOUT * 1000
         assert result[kind]["outbox_to_applied"]["rows"] >= 1
@@ -77,16 +80,20 @@ def test_sync_latency_sees_each_portal_action_over_xmpp(workspace):
 
 @pytest.mark.django_db(transaction=True)
 def test_reconcile_reports_cold_and_in_step_runs(workspace):
-    result = reconcile.run(workspace, [3, 6])
+    result = reconcile.run(workspace, [3, 6], [2, 4])
     assert [size["users"] for size in result["users"]] == [3, 6]
     for size in result["users"]:
         assert size["cold"]["reconcile_s"] > 0 and size["warm"]["bridge_peak_rss_mb"] > 0
     assert "growth_per_user_cold" in result
+    if rooms.installed():
+        assert [size["rooms"] for size in result["rooms"]] == [2, 4]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_portal_pages_are_timed_with_many_people(workspace):
-    result = portal_pages.run(workspace, 60)
+    result = portal_pages.run(workspace, 60, room_count=30)
     assert result["people"] == 60
     assert result["people_first_page"]["p95_ms"] > 0
     assert result["people_search"]["requests"] == portal_pages.REQUESTS
+    if rooms.installed():
+        assert result["rooms_first_page"]["p95_ms"] > 0
