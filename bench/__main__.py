@@ -29,11 +29,14 @@ class Sizes:
     fanout_occupants: list[int] = field(default_factory=lambda: [10, 50, 200])
     fanout_phases: fanout.Profile = field(default_factory=fanout.Profile)
     fanout_compare_occupants: int = 50
+    fanout_configurations: list[str] = field(
+        default_factory=lambda: ["production_template", "production_c2s_rate", "no_muc_archive"]
+    )
     direct_pairs: int = 100
     logins: int = 200
-    sync_operations: int = 200
-    # Two sizes show the growth; the quick ones keep `make bench` short.
-    reconcile_users: list[int] = field(default_factory=lambda: [250, 500])
+    # The quick sizes keep `make bench` near 3 minutes; FULL has the sizes.
+    sync_operations: int = 100
+    reconcile_users: list[int] = field(default_factory=lambda: [200, 400])
     reconcile_rooms: list[int] = field(default_factory=lambda: [50, 100])
     portal_people: int = 10000
 
@@ -43,7 +46,9 @@ FULL = Sizes(
     fanout_occupants=[10, 50, 200, 500, 1000],
     fanout_phases=fanout.Profile(paced_seconds=5, closed_seconds=5, burst_per_sender=40),
     fanout_compare_occupants=200,
+    fanout_configurations=list(fanout.CONFIGURATIONS),
     logins=1000,
+    sync_operations=200,
     reconcile_users=[1000, 10000],
     reconcile_rooms=[100, 1000],
 )
@@ -83,7 +88,10 @@ def run_scenarios(workspace, sizes: Sizes, only: set[str]) -> dict:
 
     plan = {
         "fanout": lambda: fanout.run(
-            sizes.fanout_occupants, sizes.fanout_phases, sizes.fanout_compare_occupants
+            sizes.fanout_occupants,
+            sizes.fanout_phases,
+            sizes.fanout_compare_occupants,
+            sizes.fanout_configurations,
         ),
         "direct": lambda: direct.run(sizes.direct_pairs, direct.Profile()),
         "login_storm": lambda: {

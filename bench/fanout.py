@@ -215,7 +215,13 @@ CONFIGURATIONS = {
 }
 
 
-def run(sizes: list[int], profile: Profile, compare_occupants: int | None = None) -> dict:
+def run(
+    sizes: list[int],
+    profile: Profile,
+    compare_occupants: int | None = None,
+    configurations: list[str] | None = None,
+) -> dict:
+    """`configurations`: names from CONFIGURATIONS to compare (default: all)."""
     from stack.prosody import ProsodyConfig
 
     results = {"sizes": {str(n): {"occupants": n, **run_size(n, profile)} for n in sizes}}
@@ -227,7 +233,8 @@ def run(sizes: list[int], profile: Profile, compare_occupants: int | None = None
         )
         production_rate = ProsodyConfig.__dataclass_fields__["c2s_rate"].default
         results["configurations"] = {"occupants": compare_occupants}
-        for name, settings in CONFIGURATIONS.items():
+        for name in configurations or CONFIGURATIONS:
+            settings = CONFIGURATIONS[name]
             if "c2s_rate" in settings:
                 settings = {**settings, "c2s_rate": production_rate}
             results["configurations"][name] = run_size(compare_occupants, compare, **settings)

@@ -142,13 +142,15 @@ def reconcile_table(reconcile: dict) -> list[str]:
             r["users"],
             r["cold"]["reconcile_s"],
             round(r["cold"]["reconcile_s"] / r["users"] * 1000, 1),
+            round(r["cold"]["prosody_cpu_s"] / r["users"] * 1000, 1),
             r["warm"]["reconcile_s"],
             round(r["warm"]["reconcile_s"] / r["users"] * 1000, 1),
             max(r["cold"]["bridge_peak_rss_mb"], r["warm"]["bridge_peak_rss_mb"]),
         ]
         for r in reconcile["users"]
     ]
-    header = ["users", "cold s", "cold ms/user", "in step s", "in step ms/user"]
+    header = ["users", "cold s", "cold ms/user", "cold Prosody CPU ms/user", "in step s"]
+    header.append("in step ms/user")
     lines = table([*header, "bridge peak RSS MB"], rows)
     if isinstance(reconcile["rooms"], str):
         return [*lines, "", f"Rooms: {reconcile['rooms']}."]

@@ -19,6 +19,16 @@ from bridge.reconciler import Reconciler
 log = logging.getLogger("bridge")
 
 
+def peak_rss_mb() -> float:
+    """VmHWM: unlike ru_maxrss it restarts at exec, so a large parent that forked
+    this process does not count."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 async def main(reconcile_once: bool = False) -> None:
     config = BridgeConfig.from_env()
     portal.setup_django()
@@ -38,8 +48,7 @@ async def main(reconcile_once: bool = False) -> None:
     if reconcile_once:
         await component.online.wait()
         await reconciler.reconcile_once()
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        log.info("peak RSS %.1f MB", peak_mb)
+        log.info("peak RSS %.1f MB", peak_rss_mb())
         await component.stop()
         return
     tasks = [asyncio.create_task(consumer.run()), asyncio.create_task(reconciler.run())]
