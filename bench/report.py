@@ -15,6 +15,9 @@ def table(header: list[str], rows: list[list]) -> list[str]:
 def fanout_tables(fanout: dict) -> list[str]:
     rows = []
     for n, r in fanout["sizes"].items():
+        if "error" in r:
+            rows.append([n, f"failed: {r['error']}", *[""] * 10])
+            continue
         paced, closed, burst = r.get("paced", {}), r["closed_loop"], r["open_loop"]
         rows.append(
             [
