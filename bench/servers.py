@@ -12,9 +12,43 @@ from stack.prosody import ProsodyConfig, ProsodyServer
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct free ports: each socket stays bound until all are chosen (one at
+    a time, the kernel may hand out the same port twice)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+PORT_FIELDS = ("c2s_port", "c2s_direct_tls_port", "s2s_port", "http_port", "component_port")
+PORT_FAILURES = ("Failed to open server port", "Multiple services configured to listen")
+
+
+def port_settings() -> dict[str, int]:
+    return dict(zip(PORT_FIELDS, free_ports(len(PORT_FIELDS)), strict=True))
+
+
+def start_prosody(make_config, attempts: int = 3) -> ProsodyServer:
+    """Start Prosody on fresh ports, again on other ports if one was taken in the
+    meantime (another process on this shared machine may grab it first).
+    `make_config(ports)` returns a ProsodyConfig for the given port settings."""
+    for _ in range(attempts):
+        config = make_config(port_settings())
+        config.log_path.unlink(missing_ok=True)  # only this attempt's messages
+        server = ProsodyServer(config).start()
+        log = config.log_path.read_text() if config.log_path.exists() else ""
+        if not any(failure in log for failure in PORT_FAILURES):
+            return server
+        server.stop()
+    raise RuntimeError(f"Prosody could not open its ports:\n{log[-2000:]}")
 
 
 def lua_string(value: str) -> str:
@@ -60,22 +94,23 @@ BENCH_C2S_RATE = "10mb/s"
 @contextmanager
 def prosody(runtime_dir: Path, token_secret: str, accounts: dict, **overrides):
     overrides = {"c2s_rate": BENCH_C2S_RATE, **overrides}
-    config = BenchProsodyConfig(
-        runtime_dir=runtime_dir,
-        domain="localhost",
-        token_secret=token_secret,
-        bridge_secret=secrets.token_urlsafe(24),
-        c2s_port=free_port(),
-        c2s_direct_tls_port=free_port(),
-        s2s_port=free_port(),
-        http_port=free_port(),
-        component_port=free_port(),
-        interfaces=["127.0.0.1"],
-        log_to_console=False,
-        **overrides,
-    )
-    write_accounts(config.data_path, config.domain, accounts)
-    server = ProsodyServer(config).start()
+
+    def make_config(ports: dict[str, int]) -> BenchProsodyConfig:
+        config = BenchProsodyConfig(
+            runtime_dir=runtime_dir,
+            domain="localhost",
+            token_secret=token_secret,
+            bridge_secret=secrets.token_urlsafe(24),
+            interfaces=["127.0.0.1"],
+            log_to_console=False,
+            **ports,
+            **overrides,
+        )
+        write_accounts(config.data_path, config.domain, accounts)
+        return config
+
+    server = start_prosody(make_config)
+    config = server.config
     try:
         yield config, server
     finally:

@@ -20,9 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.servers import BenchProsodyConfig, free_port
+from bench.servers import BenchProsodyConfig, start_prosody
 from stack.environment import REPO_DIR
-from stack.prosody import ProsodyServer
 
 DB_NAME = "portal.sqlite3"
 
@@ -102,18 +101,27 @@ class Bridge:
 
     def start(self, timeout: float = 30) -> "Bridge":
         self.process = self._start()
+        try:
+            self._wait_connected(timeout)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
+
+    def _wait_connected(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while "connected to Prosody" not in self.output():
+            if self.process.poll() is not None and "reconciled in" in self.output():
+                return
             if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
                 raise RuntimeError(f"the bridge did not connect:\n{self.output()[-2000:]}")
             time.sleep(0.05)
-        return self
 
     def reconcile_once(self, timeout: float = 1800) -> str:
         """Run `python -m bridge --reconcile-once` to the end; return its log."""
         self.process = self._start("--reconcile-once")
         try:
+            self._wait_connected(30)
             self.process.wait(timeout)
         finally:
             self.stop()
@@ -138,20 +146,18 @@ def chatboard_prosody(run_dir: Path):
 
     runtime_dir = run_dir / f"prosody-{time.monotonic_ns()}"
     secret = secrets.token_urlsafe(24)
-    config = BenchProsodyConfig(
-        runtime_dir=runtime_dir,
-        domain=settings.XMPP_DOMAIN,
-        token_secret=settings.XMPP_TOKEN_SECRET,
-        bridge_secret=secret,
-        c2s_port=free_port(),
-        c2s_direct_tls_port=free_port(),
-        s2s_port=free_port(),
-        http_port=free_port(),
-        component_port=free_port(),
-        interfaces=["127.0.0.1"],
-        log_to_console=False,
+    server = start_prosody(
+        lambda ports: BenchProsodyConfig(
+            runtime_dir=runtime_dir,
+            domain=settings.XMPP_DOMAIN,
+            token_secret=settings.XMPP_TOKEN_SECRET,
+            bridge_secret=secret,
+            interfaces=["127.0.0.1"],
+            log_to_console=False,
+            **ports,
+        )
     )
-    server = ProsodyServer(config).start()
+    config = server.config
     try:
         yield config, server, secret
     finally:

@@ -46,8 +46,12 @@ async def main(reconcile_once: bool = False) -> None:
 
     component.start()
     if reconcile_once:
-        await component.online.wait()
-        await reconciler.reconcile_once()
+        online = asyncio.create_task(component.online.wait())
+        await asyncio.wait(
+            [online, asyncio.create_task(stop.wait())], return_when="FIRST_COMPLETED"
+        )
+        if online.done():
+            await reconciler.reconcile_once()
         log.info("peak RSS %.1f MB", peak_rss_mb())
         await component.stop()
         return
