@@ -128,7 +128,7 @@ async def measure(config, pid: int, pairs: int, profile: Profile) -> dict:
         }.items():
             before = usage()
             phase = await run_phase()
-            await drain(phase, phase.sent, profile.quiet_seconds)
+            await drain(phase, phase.sent, profile.quiet_seconds, lambda: usage()[0])
             after = usage()
             # Each receiver gets what its own sender sent: per pair, sent / pairs.
             report = phase_report(phase, 0)

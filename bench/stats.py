@@ -49,14 +49,17 @@ def phase_report(phase: Phase, expected_per_receiver: int) -> dict:
     }
 
 
-async def drain(phase: Phase, expected: int, quiet_seconds: float) -> None:
-    """Wait until `expected` deliveries arrived, or nothing arrived for
-    `quiet_seconds` (what is still missing then is lost). A slow server gets
-    all the time it needs as long as it makes progress."""
-    last_count, last_progress = -1, time.monotonic()
+async def drain(phase: Phase, expected: int, quiet_seconds: float, server_cpu=None) -> None:
+    """Wait until `expected` deliveries arrived, or until nothing arrived and the
+    server did no work for `quiet_seconds` (what is still missing then is lost).
+    `server_cpu()` returns the server's CPU seconds: a server still working on a
+    backlog is not quiet (Prosody handles everything one read brought before it
+    writes, so a burst into a large room delivers nothing for seconds)."""
+    last_count, last_cpu, last_progress = -1, -1.0, time.monotonic()
     while (count := sum(phase.received)) < expected:
-        if count != last_count:
-            last_count, last_progress = count, time.monotonic()
+        cpu = server_cpu() if server_cpu else 0.0
+        if count != last_count or cpu > last_cpu + 0.05:
+            last_count, last_cpu, last_progress = count, cpu, time.monotonic()
         elif time.monotonic() - last_progress > quiet_seconds:
             break
         await asyncio.sleep(0.02)
