@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.fixtures", "tests.browser"]
+pytest_plugins = ["tests.fixtures", "tests.browser", "tests.stacks"]

@@ -21,7 +21,15 @@ from pathlib import Path
 from bench import fanout
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-SCENARIOS = ("fanout", "direct", "login_storm", "sync_latency", "reconcile", "portal")
+SCENARIOS = (
+    "fanout",
+    "direct",
+    "login_storm",
+    "sync_latency",
+    "reconcile",
+    "portal",
+    "room_sync",
+)
 
 
 @dataclass(frozen=True)
@@ -84,7 +92,7 @@ def machine() -> dict:
 
 
 def run_scenarios(workspace, sizes: Sizes, only: set[str]) -> dict:
-    from bench import direct, login_storm, portal_pages, reconcile, sync_latency
+    from bench import direct, login_storm, portal_pages, reconcile, room_sync, sync_latency
 
     plan = {
         "fanout": lambda: fanout.run(
@@ -101,6 +109,8 @@ def run_scenarios(workspace, sizes: Sizes, only: set[str]) -> dict:
         "sync_latency": lambda: sync_latency.run(workspace, sizes.sync_operations),
         "reconcile": lambda: reconcile.run(workspace, sizes.reconcile_users, sizes.reconcile_rooms),
         "portal": lambda: portal_pages.run(workspace, sizes.portal_people),
+        # Room create/rename latency and the rooms reconcile, from the rooms work.
+        "room_sync": lambda: room_sync.run(operations=200, sizes=(100, 1000)),
     }
     results = {}
     for name in SCENARIOS:

@@ -181,6 +181,35 @@ def portal_table(portal: dict) -> list[str]:
     return lines
 
 
+def room_sync_table(sync: dict) -> list[str]:
+    latency = sync["latency"]
+    rows = [["all", latency["p50_ms"], latency["p99_ms"]]]
+    rows += [
+        [kind, latency[kind]["p50_ms"], latency[kind]["p99_ms"]] for kind in ("create", "rename")
+    ]
+    lines = [
+        f"{latency['operations']} portal operations, from the action to visible over XMPP:",
+        "",
+        *table(["action", "p50 ms", "p99 ms"], rows),
+    ]
+    reconcile_rows = [
+        [r["rooms"], r["repair_s"], r["repair_ms_per_room"], r["steady_s"], r["steady_ms_per_room"]]
+        for r in sync["reconcile"]
+    ]
+    growth = sync["reconcile_growth"]
+    header = ["rooms", "full repair s", "ms/room", "steady reconcile s", "ms/room"]
+    return [
+        *lines,
+        "",
+        *table(header, reconcile_rows),
+        "",
+        f"{growth['rooms_ratio']:g}x the rooms: repair took **{growth['repair_ratio']}x**, "
+        f"steady reconcile **{growth['steady_ratio']}x** (linear would be "
+        f"{growth['rooms_ratio']:g}x). A full repair grows faster than linearly on Prosody's "
+        "file storage: every room save rewrites mod_muc's list of persistent rooms (one file).",
+    ]
+
+
 SECTIONS = [
     ("fanout", "Room fan-out", fanout_tables),
     ("direct", "1:1 messages", direct_table),
@@ -188,6 +217,7 @@ SECTIONS = [
     ("sync_latency", "Sync latency, portal action to effect over XMPP", sync_table),
     ("reconcile", "Reconcile", reconcile_table),
     ("portal", "Portal pages", portal_table),
+    ("room_sync", "Room sync (bench/room_sync.py)", room_sync_table),
 ]
 
 

@@ -17,10 +17,9 @@ def installed() -> bool:
 
 
 def create_room(slug: str, name: str, owner_username: str) -> str:
+    from accounts.models import User
     from rooms.actions import create_room as create
     from rooms.models import Room
-
-    from accounts.models import User
 
     return create(User.objects.get(username=owner_username), Room(slug=slug, name=name)).jid
 
@@ -35,10 +34,9 @@ def rename_room(slug: str, name: str) -> None:
 
 
 def add_member(slug: str, owner_username: str, member_username: str) -> None:
+    from accounts.models import User
     from rooms.actions import set_affiliation
     from rooms.models import Affiliation, Room
-
-    from accounts.models import User
 
     room = Room.objects.get(slug=slug)
     owner = User.objects.get(username=owner_username)
@@ -50,6 +48,7 @@ def create_rooms(count: int, owner_usernames: list[str], members_per_room: int =
     """Many rooms at once (bulk_create, no outbox rows), each with an owner and
     a few members taken in turn from `owner_usernames`."""
     from django.db import transaction
+
     from rooms.models import Affiliation, Room
 
     with transaction.atomic():

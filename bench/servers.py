@@ -89,11 +89,15 @@ class BenchProsodyConfig(ProsodyConfig):
 # The benchmark lifts the c2s rate limit unless a case asks for the production one
 # (ProsodyConfig.c2s_rate): the load tool sends from few connections.
 BENCH_C2S_RATE = "10mb/s"
+# Every benchmark client connects from 127.0.0.1 and the senders carry a whole
+# room's traffic: the per-address connection and per-occupant message limits
+# would measure themselves.
+BENCH_LIMITS = {"connection_burst": 0, "muc_message_rate": 0}
 
 
 @contextmanager
 def prosody(runtime_dir: Path, token_secret: str, accounts: dict, **overrides):
-    overrides = {"c2s_rate": BENCH_C2S_RATE, **overrides}
+    overrides = {"c2s_rate": BENCH_C2S_RATE, **BENCH_LIMITS, **overrides}
 
     def make_config(ports: dict[str, int]) -> BenchProsodyConfig:
         config = BenchProsodyConfig(

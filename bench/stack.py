@@ -154,6 +154,8 @@ def chatboard_prosody(run_dir: Path):
             bridge_secret=secret,
             interfaces=["127.0.0.1"],
             log_to_console=False,
+            # The observer logs in once per pending signup, all from 127.0.0.1.
+            connection_burst=0,
             **ports,
         )
     )

@@ -13,8 +13,9 @@ from bridge.component import BridgeComponent
 from bridge.config import BridgeConfig
 from bridge.outbox import OutboxConsumer
 from bridge.profiles import ProfileSync
-from bridge.prosody import ProsodyAccounts, ProsodyProfiles
+from bridge.prosody import ProsodyAccounts, ProsodyProfiles, ProsodyRooms
 from bridge.reconciler import Reconciler
+from bridge.rooms import RoomSync
 
 log = logging.getLogger("bridge")
 
@@ -35,9 +36,10 @@ async def main(reconcile_once: bool = False) -> None:
     component = BridgeComponent(config)
     accounts = AccountSync(ProsodyAccounts(component), config)
     profiles = ProfileSync(ProsodyProfiles(component), component)
-    handlers = {"account": accounts.apply, "profile": profiles.apply}
+    rooms = RoomSync(ProsodyRooms(component), config)
+    handlers = {"account": accounts.apply, "profile": profiles.apply, "room": rooms.apply}
     consumer = OutboxConsumer(component, handlers, config.poll_interval)
-    reconciler = Reconciler(component, [accounts, profiles], config.reconcile_interval)
+    reconciler = Reconciler(component, [accounts, profiles, rooms], config.reconcile_interval)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -57,6 +59,7 @@ async def main(reconcile_once: bool = False) -> None:
         return
     tasks = [asyncio.create_task(consumer.run()), asyncio.create_task(reconciler.run())]
     tasks.append(asyncio.create_task(profiles.listen()))
+    tasks.append(asyncio.create_task(rooms.run()))
     await stop.wait()
     log.info("stopping")
     for task in tasks:

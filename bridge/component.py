@@ -23,6 +23,8 @@ class BridgeComponent(ComponentXMPP):
         )
         self.config = config
         self.online = asyncio.Event()
+        # Counts sessions: work that straddled a reconnect is not the work's fault.
+        self.sessions = 0
         self._stopping = False
         self._delay = 0.2
         self._reconnect_task: asyncio.Task | None = None
@@ -46,6 +48,7 @@ class BridgeComponent(ComponentXMPP):
     def _on_session_start(self, _event) -> None:
         log.info("connected to Prosody as %s", self.boundjid.bare)
         self._delay = 0.2
+        self.sessions += 1
         self.online.set()
 
     def _on_stream_error(self, error) -> None:

@@ -42,6 +42,10 @@ class BridgeConfig:
     def component_jid(self) -> str:
         return f"bridge.{self.domain}"
 
+    @property
+    def muc_domain(self) -> str:
+        return f"conference.{self.domain}"
+
     @classmethod
     def from_env(cls, env=None) -> "BridgeConfig":
         env = os.environ if env is None else env

@@ -72,11 +72,14 @@ class OutboxConsumer:
         from outbox import actions
 
         apply = self.handlers[claim.topic]
+        session = self.component.sessions
         try:
             await apply(claim.key)
         except ProsodyError as error:
-            if not self.component.online.is_set():
-                await portal.call(actions.release, claim)  # not the row's fault
+            if not self.component.online.is_set() or self.component.sessions != session:
+                # Prosody went away mid-way (its answer timed out after a
+                # reconnect, even): not the row's fault, so no backoff.
+                await portal.call(actions.release, claim)
                 return
             state = await portal.call(actions.fail, claim, str(error))
             log.warning("%s:%s failed (%s): %s", claim.topic, claim.key, state, error)

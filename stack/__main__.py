@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 from stack.environment import REPO_DIR, stack_environment
 from stack.prosody import ConfigError, ProsodyConfig, wait_for_port
@@ -19,16 +20,10 @@ MANAGE = [sys.executable, str(REPO_DIR / "portal" / "manage.py")]
 
 
 def prepare(env: dict[str, str]) -> ProsodyConfig:
-    config = ProsodyConfig.from_env(env, runtime_dir_for_prosody(env))
+    config = ProsodyConfig.from_env(env, Path(env["CHATBOARD_RUNTIME_DIR"]) / "prosody")
     config.write()
     subprocess.run([*MANAGE, "migrate", "--noinput", "-v0"], env=env, check=True)
     return config
-
-
-def runtime_dir_for_prosody(env):
-    from pathlib import Path
-
-    return Path(env["CHATBOARD_RUNTIME_DIR"]) / "prosody"
 
 
 def port_taken(port: int) -> bool:

@@ -19,6 +19,10 @@ class ConfigError(ValueError):
     """A setting that cannot produce a working Prosody configuration."""
 
 
+# Who may talk to this server over s2s: nobody, any server, or the listed hosts.
+FEDERATION_MODES = ("off", "open", "allowlist")
+
+
 def lua(value) -> str:
     """A Python value as a Lua literal."""
     if isinstance(value, bool):
@@ -38,12 +42,62 @@ def lua(value) -> str:
     raise TypeError(f"no Lua literal for {value!r}")
 
 
+def _list(env: dict, name: str) -> list[str]:
+    return [item.strip() for item in env.get(name, "").split(",") if item.strip()]
+
+
 def _int(env: dict, name: str, default: int) -> int:
     value = env.get(name) or str(default)
     try:
         return int(value)
     except ValueError:
         raise ConfigError(f"{name}={value!r} is not an integer") from None
+
+
+def _float(env: dict, name: str, default: float) -> float:
+    value = env.get(name) or str(default)
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a number") from None
+
+
+def _bool(env: dict, name: str, default: bool) -> bool:
+    value = (env.get(name) or "").lower()
+    if not value:
+        return default
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name}={env.get(name)!r} is not a boolean")
+
+
+def sql_from_env(env: dict[str, str]) -> dict | None:
+    """Prosody's `sql` option for `storage = "sql"` (production: PostgreSQL)."""
+    if (env.get("PROSODY_STORAGE") or "internal") != "sql":
+        return None
+    if not env.get("PROSODY_SQL_DATABASE"):
+        raise ConfigError("PROSODY_SQL_DATABASE must be set when PROSODY_STORAGE=sql")
+    sql = {
+        "driver": env.get("PROSODY_SQL_DRIVER") or "PostgreSQL",
+        "database": env["PROSODY_SQL_DATABASE"],
+        "host": env.get("PROSODY_SQL_HOST") or "127.0.0.1",
+        "port": _int(env, "PROSODY_SQL_PORT", 5432),
+        "username": env.get("PROSODY_SQL_USERNAME") or "prosody",
+    }
+    if env.get("PROSODY_SQL_PASSWORD"):
+        sql["password"] = env["PROSODY_SQL_PASSWORD"]
+    return sql
+
+
+def http_external_url(env: dict[str, str]) -> str | None:
+    """Where the world reaches Prosody's HTTP services (uploads): the portal's origin,
+    whose proxy forwards those paths to Prosody."""
+    if env.get("PROSODY_HTTP_EXTERNAL_URL"):
+        return env["PROSODY_HTTP_EXTERNAL_URL"]
+    host = env.get("CHATBOARD_WEB_HOST")
+    return f"https://{host}/" if host else None
 
 
 @dataclass
@@ -58,6 +112,8 @@ class ProsodyConfig:
     http_port: int = 5280
     component_port: int = 5347
     interfaces: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])
+    # Only the bridge connects here; in containers it comes from another host.
+    component_interface: str = "127.0.0.1"
     s2s_interfaces: list[str] | None = None
     log_to_console: bool = True
     storage: str = "internal"
@@ -67,11 +123,26 @@ class ProsodyConfig:
     smacks_hibernation_time: int = 60
     c2s_stanza_size_limit: int = 65536
     c2s_rate: str = "50kb/s"
+    # Silence before a client is pinged; as long again without a sign of life and
+    # its connection is closed (then stream management's hibernation).
+    idle_timeout: int = 60
+    connection_burst: int = 20
+    connection_period: int = 60
+    muc_message_rate: float = 2
+    muc_message_burst: int = 10
     restrict_room_creation: bool = False
     upload_size_limit: int = 10 * 1024 * 1024
     upload_daily_quota: int = 100 * 1024 * 1024
     upload_global_quota: int = 2 * 1024 * 1024 * 1024
-    s2s_secure_auth: bool = False
+    federation: str = "open"
+    # Remote domains allowed in "allowlist" mode, with their subdomains (rooms).
+    federation_allowlist: list[str] = field(default_factory=list)
+    # Remote servers must present a certificate valid for their domain.
+    s2s_secure_auth: bool = True
+    # Extra CA certificates trusted for s2s (on top of the system's /etc/ssl/certs).
+    ca_file: str | None = None
+    # A hosts file Prosody's resolver reads instead of DNS (servers on one machine).
+    hosts_file: str | None = None
     # "internal_hashed" runs stock Prosody auth (the benchmark's baseline).
     authentication: str = "chatboard"
 
@@ -95,7 +166,30 @@ class ProsodyConfig:
             smacks_hibernation_time=_int(env, "PROSODY_SMACKS_HIBERNATION_TIME", 60),
             c2s_stanza_size_limit=_int(env, "PROSODY_STANZA_SIZE_LIMIT", 65536),
             c2s_rate=env.get("PROSODY_C2S_RATE", "50kb/s"),
+            idle_timeout=_int(env, "PROSODY_IDLE_TIMEOUT", 60),
+            connection_burst=_int(env, "PROSODY_CONNECTION_BURST", 20),
+            connection_period=_int(env, "PROSODY_CONNECTION_PERIOD", 60),
+            muc_message_rate=_float(env, "PROSODY_MUC_MESSAGE_RATE", 2),
+            muc_message_burst=_int(env, "PROSODY_MUC_MESSAGE_BURST", 10),
+            component_interface=env.get("PROSODY_COMPONENT_INTERFACE") or "127.0.0.1",
+            storage=env.get("PROSODY_STORAGE") or "internal",
+            sql=sql_from_env(env),
+            http_external_url=http_external_url(env),
+            federation=env.get("CHATBOARD_FEDERATION") or "open",
+            federation_allowlist=_list(env, "CHATBOARD_FEDERATION_ALLOWLIST"),
+            s2s_secure_auth=_bool(env, "PROSODY_S2S_SECURE_AUTH", True),
+            ca_file=env.get("PROSODY_CA_FILE") or None,
+            hosts_file=env.get("PROSODY_HOSTS_FILE") or None,
+            s2s_interfaces=_list(env, "PROSODY_S2S_INTERFACES") or None,
+            restrict_room_creation=_bool(env, "PROSODY_RESTRICT_ROOM_CREATION", False),
         )
+
+    def __post_init__(self):
+        if self.federation not in FEDERATION_MODES:
+            modes = ", ".join(FEDERATION_MODES)
+            raise ConfigError(f"CHATBOARD_FEDERATION={self.federation!r}: use one of {modes}")
+        if self.federation == "allowlist" and not self.federation_allowlist:
+            raise ConfigError("CHATBOARD_FEDERATION=allowlist needs CHATBOARD_FEDERATION_ALLOWLIST")
 
     @property
     def bridge_jid(self) -> str:
@@ -127,8 +221,11 @@ class ProsodyConfig:
             "log": log,
             "admin_socket": str(self.runtime_dir / "prosody.sock"),
             "certs_dir": str(certs_dir),
-            "tls_certificate": str(certs_dir / f"{self.domain}.crt"),
-            "tls_key": str(certs_dir / f"{self.domain}.key"),
+            "ssl": {
+                "certificate": str(certs_dir / f"{self.domain}.crt"),
+                "key": str(certs_dir / f"{self.domain}.key"),
+                **({"cafile": self.ca_file} if self.ca_file else {}),
+            },
             "interfaces": self.interfaces,
             "s2s_interfaces": self.s2s_interfaces or self.interfaces,
             "c2s_port": self.c2s_port,
@@ -136,6 +233,7 @@ class ProsodyConfig:
             "s2s_port": self.s2s_port,
             "http_port": self.http_port,
             "component_port": self.component_port,
+            "component_interface": self.component_interface,
             "s2s_secure_auth": self.s2s_secure_auth,
             "authentication": self.authentication,
             "token_secret": self.token_secret,
@@ -144,10 +242,15 @@ class ProsodyConfig:
             "smacks_hibernation_time": self.smacks_hibernation_time,
             "c2s_rate": self.c2s_rate,
             "c2s_stanza_size_limit": self.c2s_stanza_size_limit,
+            "idle_timeout": self.idle_timeout,
+            "connection_burst": self.connection_burst,
+            "connection_period": self.connection_period,
+            "muc_message_rate": self.muc_message_rate,
+            "muc_message_burst": self.muc_message_burst,
             "storage": self.storage if self.storage != "internal" else "internal",
             "sql": self.sql,
             "archive_expires_after": "never",
-            "federation": "",
+            "federation": self.render_federation(),
             "contact_admin": f"xmpp:admin@{self.domain}",
             "web_secure": self.web_secure,
             "domain": self.domain,
@@ -162,7 +265,29 @@ class ProsodyConfig:
         }
         literals = {name: lua(value) for name, value in values.items()}
         literals["federation"] = values["federation"]
+        allowlist = self.federation == "allowlist"
+        literals["federation_modules"] = '"chatboard_federation";' if allowlist else ""
         return string.Template(TEMPLATE.read_text()).substitute(literals)
+
+    def render_federation(self) -> str:
+        """The Lua for the federation mode."""
+        lines = []
+        if self.hosts_file:
+            # Only the file: queries go to a loopback address where no DNS server
+            # answers, so names it lacks (and SRV lookups) fail at once, offline too.
+            hosts = lua(self.hosts_file)
+            lines.append(
+                f'unbound = {{ hoststxt = {hosts}; resolvconf = false; forward = "127.0.0.1" }}'
+            )
+        if self.federation == "off":
+            # No s2s listener and no outgoing s2s: a client writing to another domain
+            # gets not-allowed "Communication with remote domains is not enabled".
+            lines.append('modules_disabled = { "s2s" }')
+        elif self.federation == "allowlist":
+            # mod_chatboard_federation: other servers' streams are closed and
+            # stanzas to them bounce, both with policy-violation.
+            lines.append(f"chatboard_federation_allowlist = {lua(self.federation_allowlist)}")
+        return "\n".join(lines) or "-- open: any server with a valid certificate"
 
     def write(self) -> Path:
         from stack.certs import ensure_dev_certificate

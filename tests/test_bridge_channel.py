@@ -86,3 +86,42 @@ def test_the_component_port_stays_on_loopback_when_clients_listen_everywhere(tmp
             pass
     finally:
         server.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_clients_can_neither_drive_rooms_nor_fake_prosodys_events(xmpp_server, synced_db):
+    from rooms.models import Room
+
+    sign_up("trudy")
+    eventually(lambda: can_log_in(xmpp_server, "trudy@localhost", PASSWORD))
+    rooms_ns, profiles_ns = "urn:chatboard:rooms:0", "urn:chatboard:profiles:0"
+    muc = "conference.localhost"
+
+    async def attack():
+        async with logged_in(xmpp_server, "trudy@localhost", PASSWORD) as client:
+            # Events as Prosody's modules send them to the bridge, from a client.
+            for payload in (
+                ET.Element(f"{{{rooms_ns}}}room", {"jid": f"planted@{muc}", "event": "changed"}),
+                ET.Element(f"{{{profiles_ns}}}profile-changed", {"username": "trudy"}),
+            ):
+                message = client.make_message(mto="bridge.localhost", mtype="normal")
+                message.append(payload)
+                message.send()
+            answers = []
+            for kind, tag, attrs in (
+                ("set", "room", {"jid": f"planted@{muc}", "public": "true"}),
+                ("get", "list", {}),
+            ):
+                iq = client.make_iq(ito=muc, itype=kind)
+                iq.append(ET.Element(f"{{{rooms_ns}}}{tag}", attrs))
+                try:
+                    await iq.send(timeout=5)
+                    answers.append("accepted")
+                except IqError as error:
+                    answers.append(error.iq["error"]["condition"])
+            await asyncio.sleep(0.5)
+            return answers
+
+    assert asyncio.run(attack()) == ["forbidden", "forbidden"]
+    assert not Room.objects.filter(slug="planted").exists()
+    assert "profile of trudy changed" not in synced_db.output()

@@ -218,6 +218,8 @@ def test_portal_logout_ends_the_chat_session_and_clears_its_storage(
     eve.page.locator("nav").get_by_role("link", name="Log out").click()
     # Eve's XMPP session ends at once, not after Prosody's hibernation timeout.
     expect(notification(room(finn, garden), "eve", "left")).to_be_visible(timeout=5000)
+    # The chat page leaves for the logout page once the XMPP session is closed.
+    eve.page.wait_for_url(f"{live_server.url}/accounts/logout/")
     eve.page.locator("main form button[type=submit]").click()
     eve.page.wait_for_url(f"{live_server.url}/")
     assert eve.page.evaluate("async () => (await indexedDB.databases()).length") == 0

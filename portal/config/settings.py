@@ -29,8 +29,15 @@ XMPP_WEBSOCKET_URL = env_str("XMPP_WEBSOCKET_URL", "")
 # SCRAM iteration count for the credentials the portal derives for Prosody.
 XMPP_SCRAM_ITERATIONS = env_int("XMPP_SCRAM_ITERATIONS", 10000)
 
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
-CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+# The public host name of the portal and web chat (production: behind the proxy,
+# over HTTPS). Host and origin checks follow from it unless set explicitly.
+WEB_HOST = env_str("CHATBOARD_WEB_HOST")
+ALLOWED_HOSTS = env_list(
+    "DJANGO_ALLOWED_HOSTS", [WEB_HOST] if WEB_HOST else ["localhost", "127.0.0.1", "[::1]"]
+)
+CSRF_TRUSTED_ORIGINS = env_list(
+    "DJANGO_CSRF_TRUSTED_ORIGINS", [f"https://{WEB_HOST}"] if WEB_HOST else []
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -46,11 +53,14 @@ INSTALLED_APPS = [
     "status",
     "profiles",
     "webchat",
+    "csp",
+    "rooms",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -84,6 +94,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{RUNTIME_DIR / 'portal.sqlite3'}"),
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        # A kept connection is checked before reuse: a database restart costs the
+        # requests in flight, not a restart of the portal.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -177,6 +190,51 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Production runs behind the proxy (Caddy), which terminates TLS and says so in
+# X-Forwarded-Proto; everything below is off in development (DJANGO_DEBUG=true).
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    # The container healthcheck asks over plain HTTP from inside.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+    ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https"
+    # Rate limits by the client's address, which the proxy appends to X-Forwarded-For.
+    ALLAUTH_TRUSTED_PROXY_COUNT = env_int("ALLAUTH_TRUSTED_PROXY_COUNT", 1)
+
+# Content-Security-Policy: the portal's pages and the web chat (Converse.js),
+# all served from this origin, and nothing else. The chat's XMPP websocket (see
+# XMPP_WEBSOCKET_URL above): in production on this origin, which the proxy forwards
+# to Prosody; in development Prosody's own port, known only once it has started.
+if XMPP_WEBSOCKET_URL.startswith("/"):
+    CHAT_WEBSOCKET_SOURCES = [f"wss://{WEB_HOST}{XMPP_WEBSOCKET_URL}"] if WEB_HOST else []
+elif XMPP_WEBSOCKET_URL:
+    CHAT_WEBSOCKET_SOURCES = [XMPP_WEBSOCKET_URL]
+else:
+    CHAT_WEBSOCKET_SOURCES = [f"ws://{PROSODY_HOST}:*"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # Converse's components set style attributes at run time.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        # Avatars arrive as data: URIs, previews of files being shared as blob: URLs.
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "blob:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'", *CHAT_WEBSOCKET_SOURCES],
+        "worker-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # Outbox: how a failing row is retried before it is parked for a human.
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("chat/credentials", chat_credentials, name="chat-credentials"),
     path("chat/", include("webchat.urls")),
+    path("rooms/", include("rooms.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("", include("profiles.urls")),

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_slug
 
 from accounts.usernames import normalize_username, validate_username_format
+from rooms.models import validate_slug_format
 
 ROOM, PERSON = "room", "person"
 
@@ -37,7 +37,7 @@ def target_from_query(query) -> ChatTarget | None:
     """The chat a deep link asks to open, or None; InvalidTarget for a bad one."""
     if slug := query.get("room", "").strip().lower():
         try:
-            validate_slug(slug)
+            validate_slug_format(slug)  # the rooms' own rule: a-z 0-9 . _ -
         except ValidationError:
             raise InvalidTarget(slug) from None
         return ChatTarget(ROOM, room_jid(slug))

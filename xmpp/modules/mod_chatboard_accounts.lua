@@ -56,6 +56,15 @@ local function is_hex(s, len)
 	return type(s) == "string" and #s == len and s:match("^%x+$") ~= nil;
 end
 
+-- Every PLAIN login (web chat tokens aside) runs this many PBKDF2 rounds on
+-- Prosody's one thread: an absurd or infinite count would stall the server.
+local max_iterations = 1000000;
+local max_salt_length = 256;
+
+local function valid_iterations(n)
+	return n ~= nil and n >= 4096 and n <= max_iterations and n == math.floor(n);
+end
+
 local function set_account(tag)
 	local attr = tag.attr;
 	local username = attr.username;
@@ -63,7 +72,8 @@ local function set_account(tag)
 	if not valid_username(username) then
 		return nil, "username is not a valid localpart";
 	end
-	if not (attr.salt and #attr.salt > 0 and iterations and iterations >= 4096
+	if not (attr.salt and #attr.salt > 0 and #attr.salt <= max_salt_length
+		and valid_iterations(iterations)
 		and is_hex(attr["stored-key"], 40) and is_hex(attr["server-key"], 40)) then
 		return nil, "credentials are incomplete or malformed";
 	end

@@ -76,3 +76,15 @@ def test_released_claim_is_available_again_without_counting_an_attempt():
     actions.release(claim)
     claim = actions.claim_next("w")
     assert (claim.entry_id, claim.attempts) == (entry.id, 0)
+
+
+def test_parked_rows_and_their_errors_are_visible_to_staff_in_the_admin(admin_client):
+    entry = write("account", "gina")
+    OutboxEntry.objects.filter(id=entry.id).update(
+        state="parked", attempts=8, last_error="bad-request: credentials are malformed"
+    )
+    listing = admin_client.get("/admin/outbox/outboxentry/?state__exact=parked")
+    assert listing.status_code == 200
+    assert b"gina" in listing.content
+    detail = admin_client.get(f"/admin/outbox/outboxentry/{entry.id}/change/")
+    assert b"credentials are malformed" in detail.content

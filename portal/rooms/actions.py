@@ -1,0 +1,231 @@
+"""Every change to a room goes through here.
+
+Changes made in the portal write an outbox row (topic "room", key slug) in the
+same transaction; the bridge then makes Prosody match. Changes that come FROM
+Prosody (rooms made or changed by XMPP clients) are applied with the
+`*_in_prosody` functions, which write no outbox row: nothing is sent back.
+"""
+
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from accounts.models import User
+from outbox.actions import enqueue
+from outbox.models import OutboxEntry
+from profiles.text import clean_text
+from rooms.models import Affiliation, RemoteAffiliation, Room
+
+log = logging.getLogger(__name__)
+
+ROOM_TOPIC = "room"
+Kind = Affiliation.Kind
+
+
+class AffiliationRefused(Exception):
+    """XEP-0045 does not let this actor make this change."""
+
+
+def sync_room(slug: str) -> None:
+    """Tell the bridge that room <slug> in Prosody must match the portal."""
+    enqueue(ROOM_TOPIC, slug)
+
+
+@transaction.atomic
+def create_room(creator: User, room: Room) -> Room:
+    """Save a new room; its creator becomes its owner."""
+    room.save()
+    Affiliation.objects.create(room=room, user=creator, kind=Kind.OWNER)
+    sync_room(room.slug)
+    return room
+
+
+@transaction.atomic
+def save_room(room: Room) -> Room:
+    if not room.is_public:
+        room.password = ""  # Prosody passwords apply to public rooms only here
+    room.save()
+    sync_room(room.slug)
+    return room
+
+
+@transaction.atomic
+def delete_room(room: Room) -> None:
+    """Destroy the room; the bridge tells its occupants why."""
+    slug = room.slug
+    room.delete()
+    sync_room(slug)
+
+
+def affiliation_of(room: Room, user) -> str | None:
+    if not user.is_authenticated:
+        return None
+    return Affiliation.objects.filter(room=room, user=user).values_list("kind", flat=True).first()
+
+
+def check_affiliation_change(room: Room, actor_kind, target_kind, new_kind, self_change) -> None:
+    """The rules of XEP-0045 section 10 (owners) and 9 (admins), as Prosody applies them."""
+    if actor_kind == Kind.OWNER:
+        demoting_self = self_change and target_kind == Kind.OWNER and new_kind != Kind.OWNER
+        if demoting_self and room.affiliations.filter(kind=Kind.OWNER).count() <= 1:
+            raise AffiliationRefused("A room needs at least one owner.")
+        return
+    if actor_kind == Kind.ADMIN:
+        if new_kind in (Kind.OWNER, Kind.ADMIN):
+            raise AffiliationRefused("Only owners can grant owner or admin.")
+        if target_kind in (Kind.OWNER, Kind.ADMIN):
+            raise AffiliationRefused("Only owners can change owners and admins.")
+        return
+    raise AffiliationRefused("Only owners and admins can change affiliations.")
+
+
+@transaction.atomic
+def set_affiliation(room: Room, actor, user: User, new_kind: str | None) -> None:
+    """Make <user> owner/admin/member/outcast of the room, or nothing (None).
+
+    `actor` None is staff acting through the admin: no XEP-0045 restriction.
+    """
+    current = Affiliation.objects.select_for_update().filter(room=room, user=user).first()
+    target_kind = current.kind if current else None
+    if actor is not None:
+        actor_kind = affiliation_of(room, actor)
+        check_affiliation_change(room, actor_kind, target_kind, new_kind, actor.pk == user.pk)
+    _change_affiliation(room, user, current, new_kind)
+
+
+@transaction.atomic
+def set_remote_affiliation(room: Room, actor, jid: str, new_kind: str | None) -> None:
+    """Make someone of another server (bare JID) owner/admin/member/outcast, or nothing.
+
+    Same rules as for local users; `actor` None is staff. A removed JID stays
+    as RELEASED, so the bridge tells Prosody to clear it.
+    """
+    current = RemoteAffiliation.objects.select_for_update().filter(room=room, jid=jid).first()
+    released = RemoteAffiliation.RELEASED
+    target_kind = current.kind if current and current.kind != released else None
+    if actor is not None:
+        check_affiliation_change(room, affiliation_of(room, actor), target_kind, new_kind, False)
+    if new_kind == target_kind:
+        return
+    if current is None:
+        RemoteAffiliation.objects.create(room=room, jid=jid, kind=new_kind)
+    else:
+        current.kind = new_kind or released
+        current.save(update_fields=["kind"])
+    sync_room(room.slug)
+
+
+@transaction.atomic
+def leave_room(room: Room, user: User) -> None:
+    """A member gives up their membership (and with it the room's bookmark)."""
+    current = Affiliation.objects.select_for_update().filter(room=room, user=user).first()
+    if current is None or current.kind == Kind.OUTCAST:
+        return
+    if current.kind == Kind.OWNER and room.affiliations.filter(kind=Kind.OWNER).count() <= 1:
+        raise AffiliationRefused("A room needs at least one owner: name another owner first.")
+    _change_affiliation(room, user, current, None)
+
+
+def _change_affiliation(room: Room, user: User, current, new_kind: str | None) -> None:
+    if new_kind == (current.kind if current else None):
+        return
+    if new_kind is None:
+        current.delete()
+    elif current is None:
+        Affiliation.objects.create(room=room, user=user, kind=new_kind)
+    else:
+        current.kind = new_kind
+        current.save(update_fields=["kind"])
+    sync_room(room.slug)
+
+
+def sync_pending(slug: str) -> bool:
+    return OutboxEntry.objects.filter(
+        topic=ROOM_TOPIC, key=slug, state=OutboxEntry.State.PENDING
+    ).exists()
+
+
+# ---------- Changes made in Prosody ----------
+
+
+def _valid_slug(slug: str) -> bool:
+    try:
+        Room._meta.get_field("slug").run_validators(slug)
+    except ValidationError:
+        return False
+    return True
+
+
+def _fields_from_state(state) -> dict:
+    public = state.public and not state.members_only
+    return {
+        "name": clean_text(state.name or "", multiline=False, max_length=64) or state.slug,
+        "description": clean_text(state.description, multiline=True, max_length=500),
+        "visibility": Room.Visibility.PUBLIC if public else Room.Visibility.PRIVATE,
+        "password": state.password[:64] if public else "",
+        "persistent": state.persistent,
+        "history": state.archiving,
+        "real_jids_visible_to": state.whois,
+    }
+
+
+@transaction.atomic
+def room_changed_in_prosody(state, creator_jid: str | None = None) -> str:
+    """Mirror a room as Prosody has it (made or changed from a client). No outbox row.
+
+    While portal changes to the room wait in the outbox, the portal's version
+    wins: the bridge is about to send it, so the Prosody event is ignored.
+    """
+    if not _valid_slug(state.slug):
+        log.warning("room %s cannot be shown in the portal: bad address", state.slug)
+        return "skipped"
+    room = Room.objects.select_for_update().filter(slug=state.slug).first()
+    if room is not None and sync_pending(state.slug):
+        return "skipped"
+    fields = _fields_from_state(state)
+    created = room is None
+    if created:
+        room = Room(slug=state.slug)
+    changed = created or any(getattr(room, name) != value for name, value in fields.items())
+    if changed:
+        for name, value in fields.items():
+            setattr(room, name, value)
+        room.save()
+    _mirror_affiliations(room, state.local_affiliations())
+    return "created" if created else "updated"
+
+
+def _mirror_affiliations(room: Room, wanted: dict[str, str]) -> None:
+    users = {u.username: u for u in User.objects.filter(username__in=wanted)}
+    current = {a.user.username: a for a in room.affiliations.select_related("user")}
+    for username, affiliation in current.items():
+        if username not in wanted or username not in users:
+            affiliation.delete()
+    for username, kind in wanted.items():
+        if username not in users or kind not in Kind.values:
+            continue
+        existing = current.get(username)
+        if existing is None:
+            Affiliation.objects.create(room=room, user=users[username], kind=kind)
+        elif existing.kind != kind:
+            existing.kind = kind
+            existing.save(update_fields=["kind"])
+
+
+@transaction.atomic
+def room_gone_from_prosody(slug: str) -> bool:
+    """A client destroyed the room, or Prosody dropped an empty temporary room."""
+    if sync_pending(slug):
+        return False
+    deleted, _ = Room.objects.filter(slug=slug).delete()
+    return bool(deleted)
+
+
+def set_occupants(present: dict[str, tuple[tuple[str, str], ...]]) -> None:
+    """Record who is in each room now, as Prosody reports it."""
+    for slug, occupants in present.items():
+        occupants = sorted([nick, jid] for nick, jid in occupants)
+        Room.objects.filter(slug=slug).exclude(occupants=occupants).update(
+            occupants=occupants, occupant_count=len(occupants)
+        )

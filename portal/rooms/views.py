@@ -1,0 +1,124 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError
+from django.db.models import Q
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from rooms import actions
+from rooms.access import (
+    access_room,
+    access_room_for_delete,
+    access_room_for_edit,
+    access_room_for_members,
+    remote_affiliations,
+    visible_rooms,
+)
+from rooms.forms import AffiliationForm, NewRoomForm, RoomSettingsForm
+from rooms.models import MEMBER_KINDS, Room
+from rooms.occupants import visible_occupants
+
+
+def room_list(request):
+    rooms = visible_rooms(request.user)
+    query = request.GET.get("q", "").strip()
+    if query:
+        rooms = rooms.filter(
+            Q(slug__icontains=query) | Q(name__icontains=query) | Q(description__icontains=query)
+        )
+    return render(request, "rooms/list.html", {"rooms": rooms, "query": query})
+
+
+@login_required
+def room_new(request):
+    form = NewRoomForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            room = actions.create_room(request.user, form.save(commit=False))
+        except IntegrityError:  # the same address, taken a moment ago
+            form.add_error("slug", Room._meta.get_field("slug").error_messages["unique"])
+        else:
+            messages.success(request, _("Room %(slug)s created.") % {"slug": room.slug})
+            return redirect("room-detail", slug=room.slug)
+    return render(request, "rooms/new.html", {"form": form})
+
+
+def room_detail(request, slug):
+    room, kind = access_room(request.user, slug)
+    affiliations = room.affiliations.select_related("user").order_by("kind", "user__username")
+    remote = remote_affiliations(room)
+    if kind not in ("owner", "admin"):
+        affiliations = affiliations.filter(kind__in=MEMBER_KINDS)  # the ban list is for moderators
+        remote = remote.filter(kind__in=MEMBER_KINDS)
+    context = {
+        "room": room,
+        "kind": kind,
+        "affiliations": affiliations,
+        "remote_affiliations": remote,
+        "occupants": visible_occupants(room, kind),
+    }
+    return render(request, "rooms/detail.html", context)
+
+
+@login_required
+def room_edit(request, slug):
+    room = access_room_for_edit(request.user, slug)
+    form = RoomSettingsForm(request.POST or None, instance=room)
+    if request.method == "POST" and form.is_valid():
+        actions.save_room(form.save(commit=False))
+        messages.success(request, _("Room settings saved."))
+        return redirect("room-detail", slug=room.slug)
+    return render(request, "rooms/edit.html", {"room": room, "form": form})
+
+
+@login_required
+def room_delete(request, slug):
+    room = access_room_for_delete(request.user, slug)
+    if request.method == "POST" and request.POST.get("confirm") == room.slug:
+        actions.delete_room(room)
+        messages.success(request, _("Room %(slug)s deleted.") % {"slug": slug})
+        return redirect("room-list")
+    mismatch = request.method == "POST"
+    return render(request, "rooms/delete.html", {"room": room, "mismatch": mismatch})
+
+
+@login_required
+def room_members(request, slug):
+    room, kind = access_room_for_members(request.user, slug)
+    form = AffiliationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.cleaned_data["username"]
+        try:
+            if isinstance(user, str):  # the address of someone on another server
+                actions.set_remote_affiliation(room, request.user, user, form.new_kind)
+            else:
+                actions.set_affiliation(room, request.user, user, form.new_kind)
+        except actions.AffiliationRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            messages.success(request, _("Affiliation of %(user)s updated.") % {"user": user})
+            return redirect("room-members", slug=room.slug)
+    affiliations = room.affiliations.select_related("user").order_by("kind", "user__username")
+    context = {
+        "room": room,
+        "kind": kind,
+        "form": form,
+        "affiliations": affiliations,
+        "remote_affiliations": remote_affiliations(room),
+    }
+    status = 400 if form.is_bound else 200
+    return render(request, "rooms/members.html", context, status=status)
+
+
+@login_required
+@require_POST
+def room_leave(request, slug):
+    room, _kind = access_room(request.user, slug)
+    try:
+        actions.leave_room(room, request.user)
+    except actions.AffiliationRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("room-detail", slug=room.slug)
+    messages.success(request, _("You left %(slug)s.") % {"slug": room.slug})
+    return redirect("room-list")

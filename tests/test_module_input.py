@@ -1,0 +1,144 @@
+"""Malformed requests aimed at our Lua modules, sent over the bridge's own channel
+(the only sender they accept): each gets an error reply, never a crash, and the
+module keeps working afterwards."""
+
+import asyncio
+import os
+
+import pytest
+from slixmpp import ComponentXMPP
+from slixmpp.exceptions import IqError, IqTimeout
+from slixmpp.xmlstream import ET
+
+from tests.own_prosody import MUC, own_prosody
+
+pytestmark = pytest.mark.timeout(60)
+
+ACCOUNTS = "urn:chatboard:accounts:0"
+ROOMS = "urn:chatboard:rooms:0"
+PROFILES = "urn:chatboard:profiles:0"
+HEX = "ab" * 20
+GOOD_KEYS = {"salt": "s", "iterations": "4096", "stored-key": HEX, "server-key": HEX}
+HUGE = "x" * 30_000
+
+
+def account(**attrs):
+    return ("localhost", "set", ACCOUNTS, "account", attrs, {})
+
+
+def room(children=None, **attrs):
+    return (MUC, "set", ROOMS, "room", attrs, children or {})
+
+
+# (target, type, namespace, element, attributes, children {name: attributes or text})
+MALFORMED = {
+    "account without attributes": account(),
+    "account with an empty username": account(username="", **GOOD_KEYS),
+    "account with a JID for a username": account(username="a@b/c", **GOOD_KEYS),
+    "account with a huge username": account(username=HUGE, **GOOD_KEYS),
+    "account with text iterations": account(username="eve", **{**GOOD_KEYS, "iterations": "many"}),
+    "account with infinite iterations": account(
+        username="eve", **{**GOOD_KEYS, "iterations": "1e999"}
+    ),
+    "account with fractional iterations": account(
+        username="eve", **{**GOOD_KEYS, "iterations": "4096.5"}
+    ),
+    "account with absurd iterations": account(
+        username="eve", **{**GOOD_KEYS, "iterations": "99999999999"}
+    ),
+    "account with negative iterations": account(
+        username="eve", **{**GOOD_KEYS, "iterations": "-4096"}
+    ),
+    "account with a non-hex key": account(username="eve", **{**GOOD_KEYS, "stored-key": "zz" * 20}),
+    "account with a short key": account(username="eve", **{**GOOD_KEYS, "server-key": "ab"}),
+    "account with a huge salt": account(username="eve", **{**GOOD_KEYS, "salt": HUGE}),
+    "delete without a username": ("localhost", "set", ACCOUNTS, "delete", {}, {}),
+    "delete of a huge username": ("localhost", "set", ACCOUNTS, "delete", {"username": HUGE}, {}),
+    "list as a set": ("localhost", "set", ACCOUNTS, "list", {}, {}),
+    "room without a JID": room(),
+    "room on the service itself": room(jid=MUC),
+    "room with a resource": room(jid=f"r@{MUC}/nick"),
+    "room on another host": room(jid="r@elsewhere.example"),
+    "room with a huge JID": room(jid=f"{HUGE[:2000]}@{MUC}"),
+    "room with an invalid JID": room(jid=f"a b@@{MUC}"),
+    "room with an affiliation without JID": room(
+        jid=f"r1@{MUC}", children={"affiliation": {"affiliation": "member"}}
+    ),
+    "room with an unknown affiliation": room(
+        jid=f"r2@{MUC}", children={"affiliation": {"jid": "a@localhost", "affiliation": "god"}}
+    ),
+    "room with a garbage affiliation JID": room(
+        jid=f"r3@{MUC}", children={"affiliation": {"jid": "@@@", "affiliation": "member"}}
+    ),
+    "room with odd flags": room(jid=f"r4@{MUC}", public="maybe", whois="everyone", archiving="2"),
+    "room with a huge name": room(jid=f"r5@{MUC}", children={"name": HUGE}),
+    "destroy without a JID": (MUC, "set", ROOMS, "destroy", {}, {}),
+    "destroy of a missing room": (MUC, "set", ROOMS, "destroy", {"jid": f"nope@{MUC}"}, {}),
+    "rooms list as a set": (MUC, "set", ROOMS, "list", {}, {}),
+    "profiles namespace request": ("localhost", "set", PROFILES, "profile-changed", {}, {}),
+}
+
+
+def build(component, target, kind, ns, name, attrs, children):
+    iq = component.make_iq(ito=target, itype=kind, ifrom="bridge.localhost")
+    element = ET.SubElement(iq.xml, f"{{{ns}}}{name}", attrs)
+    for child, value in children.items():
+        if isinstance(value, dict):
+            ET.SubElement(element, f"{{{ns}}}{child}", value)
+        else:
+            ET.SubElement(element, f"{{{ns}}}{child}").text = value
+    return iq
+
+
+async def as_bridge(server, requests):
+    component = ComponentXMPP(
+        "bridge.localhost",
+        os.environ["BRIDGE_COMPONENT_SECRET"],
+        "127.0.0.1",
+        server.config.component_port,
+    )
+    started = asyncio.get_running_loop().create_future()
+    component.add_event_handler("session_start", lambda _: started.set_result(True))
+    component.connect()
+    await asyncio.wait_for(started, 5)
+    answers = {}
+    try:
+        for label, request in requests.items():
+            try:
+                reply = await build(component, *request).send(timeout=5)
+                answers[label] = ("result", reply)
+            except IqError as error:
+                answers[label] = ("error", error.iq["error"]["condition"])
+            except IqTimeout:
+                answers[label] = ("timeout", None)
+    finally:
+        component.disconnect()
+    return answers
+
+
+def test_malformed_requests_get_errors_and_the_modules_keep_working(tmp_path):
+    with own_prosody(tmp_path, ()) as server:
+        answers = asyncio.run(as_bridge(server, MALFORMED))
+        after = asyncio.run(
+            as_bridge(
+                server,
+                {
+                    "valid account": account(username="eve", active="true", **GOOD_KEYS),
+                    "valid room": room(jid=f"fine@{MUC}", public="true", persistent="true"),
+                    "accounts list": ("localhost", "get", ACCOUNTS, "list", {}, {}),
+                },
+            )
+        )
+        assert server.server.process.poll() is None, "Prosody died"
+        log = server.log_text()
+    refused = {label for label, (kind, _) in answers.items() if kind == "error"}
+    timed_out = {label for label, (kind, _) in answers.items() if kind == "timeout"}
+    assert not timed_out, f"no answer (crashed handler?) to: {sorted(timed_out)}"
+    # Idempotent no-ops, and values the portal validates that Prosody may store.
+    harmless = {"destroy without a JID", "destroy of a missing room", "room with odd flags"}
+    harmless.add("room with a huge name")
+    assert refused == set(MALFORMED) - harmless, sorted(refused ^ (set(MALFORMED) - harmless))
+    assert all(kind == "result" for kind, _ in after.values()), after
+    assert 'username="eve"' in str(after["accounts list"][1])
+    assert "\terror\t" not in log, log[-4000:]
+    assert "traceback" not in log.lower(), log[-4000:]
