@@ -47,6 +47,8 @@ class Sizes:
     reconcile_users: list[int] = field(default_factory=lambda: [200, 400])
     reconcile_rooms: list[int] = field(default_factory=lambda: [50, 100])
     portal_people: int = 10000
+    room_sync_operations: int = 100
+    room_sync_rooms: tuple[int, ...] = (100, 300)
 
 
 QUICK = Sizes()
@@ -59,6 +61,8 @@ FULL = Sizes(
     sync_operations=200,
     reconcile_users=[1000, 10000],
     reconcile_rooms=[100, 1000],
+    room_sync_operations=200,
+    room_sync_rooms=(100, 1000),
 )
 
 
@@ -110,7 +114,9 @@ def run_scenarios(workspace, sizes: Sizes, only: set[str]) -> dict:
         "reconcile": lambda: reconcile.run(workspace, sizes.reconcile_users, sizes.reconcile_rooms),
         "portal": lambda: portal_pages.run(workspace, sizes.portal_people),
         # Room create/rename latency and the rooms reconcile, from the rooms work.
-        "room_sync": lambda: room_sync.run(operations=200, sizes=(100, 1000)),
+        "room_sync": lambda: room_sync.run(
+            operations=sizes.room_sync_operations, sizes=sizes.room_sync_rooms
+        ),
     }
     results = {}
     for name in SCENARIOS:
