@@ -1,4 +1,4 @@
-"""The results table in bench/README.md, rewritten from the latest run."""
+"""The results tables in bench/README.md, rewritten from the latest run."""
 
 from pathlib import Path
 
@@ -6,85 +6,244 @@ README = Path(__file__).resolve().parent / "README.md"
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
-def login_storm_table(results: dict) -> list[str]:
-    storm = results["login_storm"]
-    rows = [
-        "| case | logins/s | p50 ms | p99 ms | failures | Prosody CPU s | load tool CPU s |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for name in (
-        "chatboard_scram",
-        "stock_scram",
-        "chatboard_token_plain",
-        "stock_password_plain",
-    ):
-        r = storm[name]
+def table(header: list[str], rows: list[list]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
+    return lines
+
+
+def fanout_tables(fanout: dict) -> list[str]:
+    rows = []
+    for n, r in fanout["sizes"].items():
+        if "error" in r:
+            rows.append([n, f"failed: {r['error']}", *[""] * 10])
+            continue
+        paced, closed, burst = r.get("paced", {}), r["closed_loop"], r["open_loop"]
         rows.append(
-            f"| {name} | {r['logins_per_s']} | {r['p50_ms']} | {r['p99_ms']} | {r['failures']} "
-            f"| {r['prosody_cpu_s']} | {r['load_tool_cpu_s']} |"
+            [
+                n,
+                r["connect_join_s"],
+                paced.get("p50_ms"),
+                paced.get("p99_ms"),
+                closed["deliveries_per_s"],
+                closed["p99_ms"],
+                burst["deliveries_per_s"],
+                closed["lost"] + burst["lost"] + paced.get("lost", 0),
+                closed["prosody_us_per_delivery"],
+                closed["prosody_cpu_s"],
+                closed["load_tool_cpu_s"],
+                r["prosody_rss_mb"],
+            ]
         )
-    rows.append("")
-    rows.append(
-        f"Ratio ChatBoard/stock, SCRAM: **{storm['ratio_scram']}**; token (PLAIN) against "
-        f"stock PLAIN password: **{storm['ratio_token_vs_stock_plain']}** (goal: at least 0.8)."
+    lines = table(
+        [
+            "occupants",
+            "connect+join s",
+            "paced p50 ms",
+            "paced p99 ms",
+            "saturated deliveries/s",
+            "saturated p99 ms",
+            "burst deliveries/s",
+            "lost",
+            "Prosody µs/delivery",
+            "Prosody CPU s",
+            "load tool CPU s",
+            "Prosody RSS MB",
+        ],
+        rows,
     )
-    return rows
+    configs = fanout.get("configurations")
+    if configs:
+        rows = [
+            [
+                name,
+                r["closed_loop"]["deliveries_per_s"],
+                r["closed_loop"]["prosody_us_per_delivery"],
+                r["open_loop"]["deliveries_per_s"],
+                r["closed_loop"]["lost"] + r["open_loop"]["lost"],
+                r["connect_join_s"],
+            ]
+            for name, r in configs.items()
+            if name != "occupants"
+        ]
+        lines += [
+            "",
+            f"Prosody configurations compared, {configs['occupants']} occupants "
+            f"(production c2s rate limit: {fanout['production_c2s_rate']}):",
+            "",
+            *table(
+                [
+                    "configuration",
+                    "saturated deliveries/s",
+                    "Prosody µs/delivery",
+                    "burst deliveries/s",
+                    "lost",
+                    "connect+join s",
+                ],
+                rows,
+            ),
+        ]
+    return lines
 
 
-def room_sync_tables(results: dict) -> list[str]:
-    sync = results.get("room_sync")
-    if not sync:
-        return []
-    latency = sync["latency"]
+def direct_table(direct: dict) -> list[str]:
     rows = [
-        "",
-        f"### Room sync ({latency['operations']} portal operations, then reconcile)"
-        + (f", run {sync['date']}" if sync.get("date") else ""),
-        "",
-        "| portal action to visible over XMPP | p50 ms | p99 ms |",
-        "|---|---|---|",
-        f"| all | {latency['p50_ms']} | {latency['p99_ms']} |",
+        [
+            name,
+            r["messages_per_s"],
+            r["p50_ms"],
+            r["p99_ms"],
+            r["lost"],
+            r["prosody_cpu_s"],
+            r["load_tool_cpu_s"],
+        ]
+        for name, r in (("closed loop", direct["closed_loop"]), ("burst", direct["open_loop"]))
     ]
-    for kind in ("create", "rename"):
-        rows.append(f"| {kind} | {latency[kind]['p50_ms']} | {latency[kind]['p99_ms']} |")
-    rows += [
-        "",
-        "| rooms | full repair s | ms/room | steady reconcile s | ms/room |",
-        "|---|---|---|---|---|",
+    header = ["phase", "messages/s", "p50 ms", "p99 ms", "lost", "Prosody CPU s"]
+    return table([*header, "load tool CPU s"], rows)
+
+
+def login_storm_table(storm: dict) -> list[str]:
+    names = ("chatboard_scram", "stock_scram", "chatboard_token_plain", "stock_password_plain")
+    rows = [
+        [
+            name,
+            storm[name]["logins_per_s"],
+            storm[name]["p50_ms"],
+            storm[name]["p99_ms"],
+            storm[name]["failures"],
+            storm[name]["prosody_cpu_s"],
+            storm[name]["load_tool_cpu_s"],
+        ]
+        for name in names
     ]
-    for r in sync["reconcile"]:
+    header = ["case", "logins/s", "p50 ms", "p99 ms", "failures", "Prosody CPU s"]
+    return [
+        *table([*header, "load tool CPU s"], rows),
+        "",
+        f"Ratio ChatBoard/stock, SCRAM: **{storm['ratio_scram']}**; token (PLAIN) against "
+        f"stock PLAIN password: **{storm['ratio_token_vs_stock_plain']}** (goal: at least 0.8).",
+    ]
+
+
+def sync_table(sync: dict) -> list[str]:
+    rows = []
+    kinds = ("signup", "profile_change", "room_create", "room_edit", "room_membership")
+    for kind in (k for k in kinds if k in sync):
+        r = sync[kind]
+        bridge = r["outbox_to_applied"]
         rows.append(
-            f"| {r['rooms']} | {r['repair_s']} | {r['repair_ms_per_room']} "
-            f"| {r['steady_s']} | {r['steady_ms_per_room']} |"
+            [kind, r["operations"], r["p50_ms"], r["p99_ms"], r["failures"], bridge["p50_ms"]]
         )
-    growth = sync["reconcile_growth"]
+    header = ["action", "operations", "p50 ms", "p99 ms", "timed out", "bridge share p50 ms"]
+    return [*table(header, rows), *(["", f"Rooms: {sync['rooms']}."] if "rooms" in sync else [])]
+
+
+def reconcile_table(reconcile: dict) -> list[str]:
+    rows = [
+        [
+            r["users"],
+            r["cold"]["reconcile_s"],
+            round(r["cold"]["reconcile_s"] / r["users"] * 1000, 1),
+            round(r["cold"]["prosody_cpu_s"] / r["users"] * 1000, 1),
+            r["warm"]["reconcile_s"],
+            round(r["warm"]["reconcile_s"] / r["users"] * 1000, 1),
+            max(r["cold"]["bridge_peak_rss_mb"], r["warm"]["bridge_peak_rss_mb"]),
+        ]
+        for r in reconcile["users"]
+    ]
+    header = ["users", "cold s", "cold ms/user", "cold Prosody CPU ms/user", "in step s"]
+    header.append("in step ms/user")
+    lines = table([*header, "bridge peak RSS MB"], rows)
+    if isinstance(reconcile["rooms"], str):
+        return [*lines, "", f"Rooms: {reconcile['rooms']}."]
+    rows = [
+        [
+            f"{r['rooms']} rooms ({r['people']} people)",
+            r["cold"]["reconcile_s"],
+            r["warm"]["reconcile_s"],
+            max(r["cold"]["bridge_peak_rss_mb"], r["warm"]["bridge_peak_rss_mb"]),
+        ]
+        for r in reconcile["rooms"]
+    ]
+    return [*lines, "", *table(["rooms", "cold s", "in step s", "bridge peak RSS MB"], rows)]
+
+
+def portal_table(portal: dict) -> list[str]:
+    rows = [
+        [name, r["requests"], r["p50_ms"], r["p95_ms"]]
+        for name, r in portal.items()
+        if isinstance(r, dict)
+    ]
+    lines = table(["page", "requests", "p50 ms", "p95 ms"], rows)
+    if "rooms_page" in portal:
+        lines += ["", f"Rooms page: {portal['rooms_page']}."]
+    return lines
+
+
+def room_sync_table(sync: dict) -> list[str]:
+    latency = sync["latency"]
+    rows = [["all", latency["p50_ms"], latency["p99_ms"]]]
     rows += [
+        [kind, latency[kind]["p50_ms"], latency[kind]["p99_ms"]] for kind in ("create", "rename")
+    ]
+    lines = [
+        f"{latency['operations']} portal operations, from the action to visible over XMPP:",
+        "",
+        *table(["action", "p50 ms", "p99 ms"], rows),
+    ]
+    reconcile_rows = [
+        [r["rooms"], r["repair_s"], r["repair_ms_per_room"], r["steady_s"], r["steady_ms_per_room"]]
+        for r in sync["reconcile"]
+    ]
+    growth = sync["reconcile_growth"]
+    header = ["rooms", "full repair s", "ms/room", "steady reconcile s", "ms/room"]
+    return [
+        *lines,
+        "",
+        *table(header, reconcile_rows),
         "",
         f"{growth['rooms_ratio']:g}x the rooms: repair took **{growth['repair_ratio']}x**, "
         f"steady reconcile **{growth['steady_ratio']}x** (linear would be "
-        f"{growth['rooms_ratio']:g}x).",
-        "A full repair grows faster than linearly on Prosody's file storage: every room",
-        "save rewrites mod_muc's list of persistent rooms (one file), and past 100 live",
-        "rooms each new one evicts and saves another. mod_storage_sql keeps that list as rows",
-        "(not measured here).",
+        f"{growth['rooms_ratio']:g}x). A full repair grows faster than linearly on Prosody's "
+        "file storage: every room save rewrites mod_muc's list of persistent rooms (one file).",
     ]
-    return rows
+
+
+SECTIONS = [
+    ("fanout", "Room fan-out", fanout_tables),
+    ("direct", "1:1 messages", direct_table),
+    ("login_storm", "Login storm", login_storm_table),
+    ("sync_latency", "Sync latency, portal action to effect over XMPP", sync_table),
+    ("reconcile", "Reconcile", reconcile_table),
+    ("portal", "Portal pages", portal_table),
+    ("room_sync", "Room sync (bench/room_sync.py)", room_sync_table),
+]
 
 
 def update_readme(results: dict) -> None:
     m = results["machine"]
     lines = [
         BEGIN,
-        f"Latest run: {results['date']}, `{results['command']}`, {m['cpus']} CPUs "
-        f"({m['cpu_model']}), Python {m['python']}, Prosody {m['prosody']}, "
-        f"slixmpp {m['slixmpp']}.",
-        "",
-        f"### Login storm ({results['login_storm']['concurrent_logins']} concurrent logins)",
-        "",
-        *login_storm_table(results),
-        *room_sync_tables(results),
-        END,
+        f"Latest run: {results['date']}, `{results['command']}`, {results['total_s']} s, "
+        f"{m['cpus']} CPUs ({m['cpu_model']}, load average {m['load_average_at_start'][0]} "
+        f"at start), Python {m['python']}, Prosody {m['prosody']}, slixmpp {m['slixmpp']}, "
+        f"Django {m['django']}.",
     ]
+    for key, title, render in SECTIONS:
+        if key in results:
+            detail = {
+                "login_storm": f" ({results[key].get('concurrent_logins')} concurrent logins)",
+                "direct": f" ({results[key].get('pairs')} pairs)",
+                "portal": f" ({results[key].get('people')} people)",
+                "sync_latency": f" ({results[key].get('rate_per_s')} actions started per s)",
+            }.get(key, "")
+            if "error" in results[key]:
+                body = [f"Failed: `{results[key]['error']}`"]
+            else:
+                body = render(results[key])
+            lines += ["", f"### {title}{detail}", "", *body]
+    lines.append(END)
     text = README.read_text()
     start, end = text.index(BEGIN), text.index(END) + len(END)
     README.write_text(text[:start] + "\n".join(lines) + text[end:])

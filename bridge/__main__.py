@@ -1,8 +1,11 @@
-"""`python -m bridge`: run the bridge until SIGINT or SIGTERM."""
+"""`python -m bridge`: run the bridge until SIGINT or SIGTERM.
+`python -m bridge --reconcile-once`: reconcile once, log the time and peak RSS, exit."""
 
 import asyncio
 import logging
+import resource
 import signal
+import sys
 
 from bridge import portal
 from bridge.accounts import AccountSync
@@ -17,7 +20,17 @@ from bridge.rooms import RoomSync
 log = logging.getLogger("bridge")
 
 
-async def main() -> None:
+def peak_rss_mb() -> float:
+    """VmHWM: unlike ru_maxrss it restarts at exec, so a large parent that forked
+    this process does not count."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def main(reconcile_once: bool = False) -> None:
     config = BridgeConfig.from_env()
     portal.setup_django()
     component = BridgeComponent(config)
@@ -34,6 +47,16 @@ async def main() -> None:
         loop.add_signal_handler(sig, stop.set)
 
     component.start()
+    if reconcile_once:
+        online = asyncio.create_task(component.online.wait())
+        await asyncio.wait(
+            [online, asyncio.create_task(stop.wait())], return_when="FIRST_COMPLETED"
+        )
+        if online.done():
+            await reconciler.reconcile_once()
+        log.info("peak RSS %.1f MB", peak_rss_mb())
+        await component.stop()
+        return
     tasks = [asyncio.create_task(consumer.run()), asyncio.create_task(reconciler.run())]
     tasks.append(asyncio.create_task(profiles.listen()))
     tasks.append(asyncio.create_task(rooms.run()))
@@ -47,4 +70,4 @@ async def main() -> None:
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("slixmpp").setLevel(logging.WARNING)
-    asyncio.run(main())
+    asyncio.run(main(reconcile_once="--reconcile-once" in sys.argv[1:]))

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from bridge import portal
 from bridge.prosody import ProsodyAccounts
+from bridge.reconciler import for_each
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +39,13 @@ class AccountSync:
         desired = await portal.call(desired_accounts)
         retired = await portal.call(retired_usernames)
         actual = await self.prosody.list_accounts()
-        for username, state in desired.items():
-            if actual.get(username) != state.fingerprint:
+
+        async def repair(state) -> None:
+            if actual.get(state.username) != state.fingerprint:
                 await self.prosody.set_account(state)
-                report.created_or_updated.append(username)
+                report.created_or_updated.append(state.username)
+
+        await for_each(desired.values(), repair)
         for username in actual.keys() - desired.keys():
             if username in self.config.service_accounts:
                 continue

@@ -42,6 +42,7 @@ from bridge.prosody import (
     ProsodyError,
     ProsodyProfiles,
 )
+from bridge.reconciler import for_each
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,9 @@ class ProfileSync:
         from profiles.xmpp_state import desired_profile, desired_profiles
 
         report = ProfilesReport()
-        for username, state in (await portal.call(desired_profiles)).items():
+
+        async def check(item) -> None:
+            username, state = item
             report.checked += 1
             try:
                 actual = await self.prosody.read_profile(username)
@@ -90,6 +93,8 @@ class ProfileSync:
             except (ProsodyError, OSError) as error:
                 log.warning("profile of %s not reconciled: %s", username, error)
                 report.failed.append(username)
+
+        await for_each((await portal.call(desired_profiles)).items(), check)
         return report
 
     async def _converge(self, state, actual: ProfileRecord) -> bool:

@@ -6,6 +6,27 @@ import time
 
 log = logging.getLogger(__name__)
 
+# Objects checked side by side. One at a time, a reconcile waited on a Prosody
+# round trip per IQ (bench: 19 ms per profile, of which 10 ms of CPU).
+CONCURRENCY = 8
+
+
+async def for_each(items, check, concurrency: int = CONCURRENCY) -> None:
+    """await check(item) for every item, `concurrency` at a time, in a fixed
+    number of workers (memory does not grow with the number of items)."""
+    iterator = iter(items)
+
+    async def worker():
+        for item in iterator:
+            await check(item)
+
+    workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
+    try:
+        await asyncio.gather(*workers)
+    finally:
+        for task in workers:  # the first failure stops the others, as one at a time did
+            task.cancel()
+
 
 class Reconciler:
     def __init__(self, component, parts: list, interval: float):
