@@ -23,6 +23,15 @@ class TestDatabaseWorkspace(Workspace):
         call_command("flush", interactive=False, verbosity=0)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def session_bridge_paused(bridge):
+    """The scenarios run their own bridge on the test database: the session's
+    bridge would otherwise claim their outbox rows and apply them elsewhere."""
+    bridge.stop()
+    yield
+    bridge.start()
+
+
 @pytest.fixture
 def workspace(tmp_path, settings):
     # Scenarios set these for their own servers; the fixture restores them.
