@@ -29,6 +29,7 @@ SCENARIOS = (
     "reconcile",
     "portal",
     "room_sync",
+    "webchat",
 )
 
 
@@ -96,7 +97,15 @@ def machine() -> dict:
 
 
 def run_scenarios(workspace, sizes: Sizes, only: set[str]) -> dict:
-    from bench import direct, login_storm, portal_pages, reconcile, room_sync, sync_latency
+    from bench import (
+        direct,
+        login_storm,
+        portal_pages,
+        reconcile,
+        room_sync,
+        sync_latency,
+        webchat_latency,
+    )
 
     plan = {
         "fanout": lambda: fanout.run(
@@ -117,6 +126,7 @@ def run_scenarios(workspace, sizes: Sizes, only: set[str]) -> dict:
         "room_sync": lambda: room_sync.run(
             operations=sizes.room_sync_operations, sizes=sizes.room_sync_rooms
         ),
+        "webchat": lambda: webchat_latency.run(runs=20),
     }
     results = {}
     for name in SCENARIOS:

@@ -210,6 +210,17 @@ def room_sync_table(sync: dict) -> list[str]:
     ]
 
 
+def webchat_table(result: dict) -> list[str]:
+    rows = ["| measure | runs | median ms | p95 ms |", "|---|---|---|---|"]
+    for key, label in (
+        ("page_load_to_connected", "page load to connected"),
+        ("enter_to_other_browser_dom", "Enter to the other browser's DOM"),
+    ):
+        r = result[key]
+        rows.append(f"| {label} | {r['runs']} | {r['median_ms']} | {r['p95_ms']} |")
+    return rows
+
+
 SECTIONS = [
     ("fanout", "Room fan-out", fanout_tables),
     ("direct", "1:1 messages", direct_table),
@@ -218,6 +229,7 @@ SECTIONS = [
     ("reconcile", "Reconcile", reconcile_table),
     ("portal", "Portal pages", portal_table),
     ("room_sync", "Room sync (bench/room_sync.py)", room_sync_table),
+    ("webchat", "Web chat in Chromium (bench/webchat_latency.py)", webchat_table),
 ]
 
 
