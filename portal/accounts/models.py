@@ -50,7 +50,8 @@ class User(AbstractUser):
 
     def set_password(self, raw_password):
         super().set_password(raw_password)
-        self._set_scram_credentials(raw_password)
+        # No password (None) is Django's unusable password: random keys, as below.
+        self._set_scram_credentials(raw_password or secrets.token_urlsafe(32))
 
     def set_unusable_password(self):
         super().set_unusable_password()

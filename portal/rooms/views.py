@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.db.models import Q
 from django.shortcuts import redirect, render
@@ -20,6 +21,8 @@ from rooms.forms import AffiliationForm, NewRoomForm, RoomSettingsForm
 from rooms.models import MEMBER_KINDS, Room
 from rooms.occupants import visible_occupants
 
+ROOMS_PER_PAGE = 50
+
 
 def room_list(request):
     rooms = visible_rooms(request.user)
@@ -28,7 +31,8 @@ def room_list(request):
         rooms = rooms.filter(
             Q(slug__icontains=query) | Q(name__icontains=query) | Q(description__icontains=query)
         )
-    return render(request, "rooms/list.html", {"rooms": rooms, "query": query})
+    page = Paginator(rooms, ROOMS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "rooms/list.html", {"page": page, "query": query})
 
 
 @login_required

@@ -116,3 +116,15 @@ def test_accounts_made_outside_the_signup_form_get_xmpp_credentials():
         assert user.scram_stored_key == expected.stored_key
         assert user.scram_server_key == expected.server_key
         assert user.check_password(PASSWORD)
+
+
+@pytest.mark.django_db
+def test_an_account_made_without_a_password_has_no_usable_xmpp_password():
+    user = User.objects.create_user("ivy")
+    assert not user.has_usable_password()
+    assert user.scram_stored_key  # exists in Prosody (for web tokens)...
+    from accounts.scram import derive_scram_sha1
+
+    for guess in ("", "None"):  # ...with keys no password matches
+        keys = derive_scram_sha1(guess, user.scram_iterations, salt=user.scram_salt)
+        assert keys.stored_key != user.scram_stored_key

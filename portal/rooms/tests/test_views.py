@@ -271,3 +271,17 @@ def test_open_chat_link_of_a_dotted_address_lands_in_that_room():
     )
     target = json.loads(html.unescape(settings.group(1)))["target"]
     assert target == {"kind": "room", "jid": "team.chat@conference.localhost"}
+
+
+def test_room_list_is_paginated_and_lists_private_rooms_once_for_their_members():
+    Room.objects.bulk_create(Room(slug=f"room-{n:03d}", name=f"Room {n:03d}") for n in range(60))
+    carol = browser("carol")
+    secret = create(carol, "secret", visibility="private", name="Secret room")
+    Affiliation.objects.create(room=secret, user=User.objects.create_user("dave"), kind="member")
+    first = carol.get("/rooms/")
+    assert len(first.context["page"].object_list) == 50
+    assert 'rel="next"' in first.content.decode()
+    second = carol.get("/rooms/?page=2").content.decode()
+    assert "Room 059" in second and "Secret room" in second
+    assert second.count("Secret room") == 1
+    assert "Secret room" not in Client().get("/rooms/?page=2").content.decode()
