@@ -32,14 +32,14 @@ from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
 from bridge import portal
-from bridge.prosody import (
+from bridge.prosody import ProsodyError
+from bridge.prosody.profiles import (
     AVATAR_DATA_NODE,
     AVATAR_METADATA_NODE,
     NICK_NODE,
     VCARD4_NODE,
     AvatarRecord,
     ProfileRecord,
-    ProsodyError,
     ProsodyProfiles,
 )
 from bridge.reconciler import for_each
