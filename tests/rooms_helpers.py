@@ -74,7 +74,11 @@ def try_room_config(server, username, slug):
 
 async def join(client, slug, nick=None, password=None, timeout=5):
     """Join the room; the error condition when Prosody refuses, or None once joined."""
-    room = f"{slug}@{MUC}"
+    return await join_room(client, f"{slug}@{MUC}", nick, password, timeout)
+
+
+async def join_room(client, room, nick=None, password=None, timeout=5):
+    """join() by the room's full address, on this server or another one."""
     nick = nick or client.boundjid.user
     answer = asyncio.get_running_loop().create_future()
 

@@ -8,6 +8,7 @@ import hashlib
 import pytest
 from slixmpp.exceptions import IqError
 
+from tests.rooms_helpers import join_room
 from tests.test_profiles import image_bytes, read_avatar_ids, read_vcard, wait_async
 from tests.xmpp_client import eventually, logged_in
 
@@ -202,30 +203,10 @@ def test_server_with_an_unverifiable_certificate_is_refused(a, federation):
     )
 
 
-async def join(client, room, nick) -> str | None:
-    """None once in the room; else the error condition the room answered."""
-    answer = asyncio.get_running_loop().create_future()
-
-    def on_presence(presence):
-        if presence["from"].bare != room or answer.done():
-            return
-        if presence["type"] == "error":
-            answer.set_result(presence["error"]["condition"])
-        elif presence["from"].resource == nick and presence["type"] != "unavailable":
-            answer.set_result(None)
-
-    client.add_event_handler("presence", on_presence)
-    try:
-        client.plugin["xep_0045"].join_muc(room, nick)
-        return await asyncio.wait_for(answer, 10)
-    finally:
-        client.del_event_handler("presence", on_presence)
-
-
 def join_outcome(server, jid, room) -> str | None:
     async def attempt():
         async with logged_in(server, jid, PASSWORD) as client:
-            return await join(client, room, jid.split("@")[0])
+            return await join_room(client, room, jid.split("@")[0], timeout=10)
 
     return asyncio.run(attempt())
 
@@ -255,7 +236,7 @@ def test_private_room_admits_a_remote_person_only_while_the_owner_has_her_as_mem
 
     async def while_alice_is_in():
         async with logged_in(a, alice, PASSWORD) as client:
-            assert await join(client, room, "aria") is None
+            assert await join_room(client, room, "aria", timeout=10) is None
             # (blocking the loop is fine here: Prosody reports the count)
             return eventually(lambda: "1 person in the room now" in owner.get("/rooms/backroom/"))
 
