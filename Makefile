@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STACK := $(PY) -m stack
-DEB_PACKAGES := prosody prosody-modules lua-dbi-sqlite3 lua-dbi-postgresql openssl gettext
+DEB_PACKAGES := prosody prosody-modules lua-unbound lua-dbi-sqlite3 lua-dbi-postgresql openssl gettext
 DEB_TEST_PACKAGES := chromium chromium-driver lua-check caddy
 
 .PHONY: run test lint format admin prepare bench deb-packages deb-test-packages python-deps \

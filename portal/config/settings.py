@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "webchat",
     "csp",
     "rooms",
+    "audit",
 ]
 
 MIDDLEWARE = [
