@@ -3,6 +3,8 @@
 import os
 from dataclasses import dataclass
 
+from stack.addresses import AddressError, Addresses
+
 
 class ConfigError(ValueError):
     pass
@@ -37,14 +39,19 @@ class BridgeConfig:
     remove_unknown_accounts: bool = False
     service_accounts: frozenset[str] = frozenset()
     iq_timeout: float = 10.0
+    # The room service: CHATBOARD_MUC_DOMAIN, by default conference.<domain>.
+    muc_domain: str = ""
+
+    def __post_init__(self):
+        try:
+            addresses = Addresses.for_domain(self.domain, self.muc_domain or None)
+        except AddressError as error:
+            raise ConfigError(str(error)) from None
+        object.__setattr__(self, "muc_domain", addresses.muc)
 
     @property
     def component_jid(self) -> str:
-        return f"bridge.{self.domain}"
-
-    @property
-    def muc_domain(self) -> str:
-        return f"conference.{self.domain}"
+        return Addresses.for_domain(self.domain, self.muc_domain).bridge
 
     @classmethod
     def from_env(cls, env=None) -> "BridgeConfig":
@@ -53,8 +60,13 @@ class BridgeConfig:
         if not secret:
             raise ConfigError("BRIDGE_COMPONENT_SECRET must be set")
         services = {s.strip() for s in env.get("BRIDGE_SERVICE_ACCOUNTS", "").split(",")}
+        try:
+            addresses = Addresses.from_env(env)
+        except AddressError as error:
+            raise ConfigError(str(error)) from None
         return cls(
-            domain=env.get("CHATBOARD_DOMAIN", "localhost"),
+            domain=addresses.domain,
+            muc_domain=addresses.muc,
             component_secret=secret,
             prosody_host=env.get("PROSODY_HOST", "127.0.0.1"),
             component_port=int(_float(env, "PROSODY_COMPONENT_PORT", 5347)),

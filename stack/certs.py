@@ -3,13 +3,19 @@
 import subprocess
 from pathlib import Path
 
+from stack.addresses import Addresses
 
-def ensure_dev_certificate(certs_dir: Path, domain: str) -> tuple[Path, Path]:
+
+def ensure_dev_certificate(certs_dir: Path, addresses: Addresses | str) -> tuple[Path, Path]:
+    """The certificate for the domain, its room and upload services and the bridge."""
+    if isinstance(addresses, str):
+        addresses = Addresses.for_domain(addresses)
+    domain = addresses.domain
     certs_dir.mkdir(parents=True, exist_ok=True)
     cert, key = certs_dir / f"{domain}.crt", certs_dir / f"{domain}.key"
     if cert.exists() and key.exists():
         return cert, key
-    names = [domain, f"conference.{domain}", f"upload.{domain}", f"bridge.{domain}"]
+    names = [*addresses.served, addresses.bridge]
     san = ",".join(f"DNS:{name}" for name in names)
     subprocess.run(
         [

@@ -49,13 +49,13 @@ def run_portal(env) -> int:
 
 def run_prosody(env) -> int:
     config = ProsodyConfig.from_env(env, runtime_dir(env) / "prosody")
-    names = [config.domain, f"conference.{config.domain}", f"upload.{config.domain}"]
+    names = config.addresses.served
     sources = [Path(p) for p in (env.get("PROSODY_CERTS_SOURCE") or "").split(os.pathsep) if p]
     store = CertificateStore(sources, config.runtime_dir / "certs", names)
     store.install()
     # Until the proxy has obtained the real certificates (first start), Prosody
     # serves a self-signed one; the real ones replace it as soon as they appear.
-    ensure_dev_certificate(store.target, config.domain)
+    ensure_dev_certificate(store.target, config.addresses)
     config.write()
     user = env.get("PROSODY_RUN_AS")
     if user:

@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stack.addresses import AddressError, Addresses
+
 REPO_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO_DIR / "xmpp" / "prosody.cfg.lua.in"
 MODULES_DIR = REPO_DIR / "xmpp" / "modules"
@@ -145,6 +147,8 @@ class ProsodyConfig:
     hosts_file: str | None = None
     # "internal_hashed" runs stock Prosody auth (the benchmark's baseline).
     authentication: str = "chatboard"
+    # The room service (CHATBOARD_MUC_DOMAIN); empty: conference.<domain>.
+    muc_domain: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str], runtime_dir: Path) -> "ProsodyConfig":
@@ -152,9 +156,14 @@ class ProsodyConfig:
             if not env.get(name):
                 raise ConfigError(f"{name} must be set")
         interfaces = [i.strip() for i in env.get("PROSODY_INTERFACES", "").split(",") if i.strip()]
+        try:
+            addresses = Addresses.from_env(env)
+        except AddressError as error:
+            raise ConfigError(str(error)) from None
         return cls(
             runtime_dir=runtime_dir,
-            domain=env.get("CHATBOARD_DOMAIN", "localhost"),
+            domain=addresses.domain,
+            muc_domain=addresses.muc,
             token_secret=env["XMPP_TOKEN_SECRET"],
             bridge_secret=env["BRIDGE_COMPONENT_SECRET"],
             c2s_port=_int(env, "PROSODY_C2S_PORT", 5222),
@@ -185,6 +194,11 @@ class ProsodyConfig:
         )
 
     def __post_init__(self):
+        try:
+            self.addresses = Addresses.for_domain(self.domain, self.muc_domain or None)
+        except AddressError as error:
+            raise ConfigError(str(error)) from None
+        self.muc_domain = self.addresses.muc
         if self.federation not in FEDERATION_MODES:
             modes = ", ".join(FEDERATION_MODES)
             raise ConfigError(f"CHATBOARD_FEDERATION={self.federation!r}: use one of {modes}")
@@ -193,7 +207,7 @@ class ProsodyConfig:
 
     @property
     def bridge_jid(self) -> str:
-        return f"bridge.{self.domain}"
+        return self.addresses.bridge
 
     @property
     def config_path(self) -> Path:
@@ -254,8 +268,8 @@ class ProsodyConfig:
             "contact_admin": f"xmpp:admin@{self.domain}",
             "web_secure": self.web_secure,
             "domain": self.domain,
-            "muc_domain": f"conference.{self.domain}",
-            "upload_domain": f"upload.{self.domain}",
+            "muc_domain": self.addresses.muc,
+            "upload_domain": self.addresses.upload,
             "http_external_url": self.http_external_url,
             "restrict_room_creation": self.restrict_room_creation,
             "upload_size_limit": self.upload_size_limit,
@@ -294,7 +308,7 @@ class ProsodyConfig:
 
         self.runtime_dir.mkdir(parents=True, exist_ok=True)
         self.data_path.mkdir(parents=True, exist_ok=True)
-        ensure_dev_certificate(self.runtime_dir / "certs", self.domain)
+        ensure_dev_certificate(self.runtime_dir / "certs", self.addresses)
         self.config_path.write_text(self.render())
         self.config_path.chmod(0o600)  # it holds the token and component secrets
         return self.config_path

@@ -32,6 +32,8 @@ from tests.xmpp_client import eventually
 POSTGRES = "postgres://postgres@127.0.0.1:5432"
 DOMAIN = "chatboard.test"
 WEB_HOST = "chat.chatboard.test"
+# Not conference.<domain>: production runs the room service under a name of its own.
+MUC_DOMAIN = "rooms.chatboard.test"
 
 
 def postgres_available() -> bool:
@@ -142,6 +144,7 @@ class ProductionStack:
             "CHATBOARD_RUNTIME_DIR": str(self.runtime_dir),
             "CHATBOARD_DOMAIN": DOMAIN,
             "CHATBOARD_WEB_HOST": WEB_HOST,
+            "CHATBOARD_MUC_DOMAIN": MUC_DOMAIN,
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
             "XMPP_TOKEN_SECRET": secrets.token_urlsafe(48),
             "BRIDGE_COMPONENT_SECRET": secrets.token_urlsafe(48),
@@ -188,6 +191,7 @@ class ProductionStack:
             "XDG_CONFIG_HOME": str(self.runtime_dir / "caddy-config"),
             "CHATBOARD_DOMAIN": DOMAIN,
             "CHATBOARD_WEB_HOST": WEB_HOST,
+            "CHATBOARD_MUC_DOMAIN": MUC_DOMAIN,
             "ACME_EMAIL": f"ops@{DOMAIN}",
             "PROXY_GLOBAL_OPTIONS": "\n".join(options),
             "PROXY_PORTAL_UPSTREAM": f"127.0.0.1:{self.portal_port}",
@@ -218,7 +222,7 @@ class ProductionStack:
 
     def _certificates_issued(self) -> bool:
         issued = self.caddy_data / "caddy" / "certificates" / "local"
-        names = [WEB_HOST, DOMAIN, f"conference.{DOMAIN}", f"upload.{DOMAIN}"]
+        names = [WEB_HOST, DOMAIN, MUC_DOMAIN, f"upload.{DOMAIN}"]
         files = [issued / name / f"{name}{suffix}" for name in names for suffix in (".crt", ".key")]
         return all(path.exists() and path.stat().st_size for path in files)
 

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pytest
 
+from stack.addresses import Addresses
 from stack.certs import ensure_dev_certificate
 from stack.environment import REPO_DIR, stack_environment
 from stack.prosody import ProsodyConfig, ProsodyServer, wait_for_port
@@ -170,7 +171,8 @@ class PlainXmppServer(XmppServer):
 class ChatBoardStack(XmppServer):
     """Prosody, portal and bridge for one domain, each in its own process."""
 
-    def __init__(self, network: Network, domain: str, runtime_dir: Path, **prosody):
+    def __init__(self, network: Network, domain: str, runtime_dir: Path, settings=None, **prosody):
+        """`settings`: environment variables as an operator would put them in `.env`."""
         runtime_dir.mkdir(parents=True, exist_ok=True)
         self.runtime_dir = runtime_dir
         base = {
@@ -184,13 +186,16 @@ class ChatBoardStack(XmppServer):
             DATABASE_URL=f"sqlite:///{runtime_dir / 'portal.sqlite3'}",
             DJANGO_DEBUG="true",
             BRIDGE_POLL_INTERVAL="0.05",
+            **(settings or {}),
         )
         env = stack_environment(base)  # generates this stack's secrets once
+        self.addresses = Addresses.from_env(env)
         config = network.prosody_config(
             domain,
             runtime_dir / "prosody",
             token_secret=env["XMPP_TOKEN_SECRET"],
             bridge_secret=env["BRIDGE_COMPONENT_SECRET"],
+            muc_domain=self.addresses.muc,
             **prosody,
         )
         super().__init__(network, config)
@@ -327,8 +332,9 @@ class Federation:
         self.started: list[XmppServer] = []
         self._template: Path | None = None
 
-    def chatboard(self, domain: str, **prosody) -> ChatBoardStack:
-        stack = ChatBoardStack(self.network, domain, self.directory / domain, **prosody)
+    def chatboard(self, domain: str, settings=None, **prosody) -> ChatBoardStack:
+        runtime_dir = self.directory / domain
+        stack = ChatBoardStack(self.network, domain, runtime_dir, settings, **prosody)
         stack.migrate(template=self._template)
         if self._template is None:  # a pristine copy: later stacks skip most of migrate
             self._template = self.directory / "migrated.sqlite3"

@@ -216,7 +216,11 @@ def test_proxy_sends_the_chat_paths_to_prosody_and_the_rest_to_the_portal():
 @pytest.mark.skipif(not shutil.which("caddy"), reason="caddy is not installed")
 @pytest.mark.parametrize("web_host", ["chat.example.org", "example.org"])
 def test_caddyfile_is_valid_for_separate_and_shared_web_hosts(web_host):
-    env = {"CHATBOARD_WEB_HOST": web_host, "CHATBOARD_DOMAIN": "example.org"}
+    env = {
+        "CHATBOARD_WEB_HOST": web_host,
+        "CHATBOARD_DOMAIN": "example.org",
+        "CHATBOARD_MUC_DOMAIN": "rooms.example.org",
+    }
     result = subprocess.run(
         ["caddy", "adapt", "--config", str(CADDYFILE), "--validate"],
         env={"PATH": "/usr/bin:/bin", "ACME_EMAIL": "ops@example.org", **env},
@@ -225,7 +229,7 @@ def test_caddyfile_is_valid_for_separate_and_shared_web_hosts(web_host):
     )
     assert result.returncode == 0, result.stderr
     hosts = re.search(r'"host":\["([^\]]+)"\]', result.stdout).group(1).split('","')
-    assert set(hosts) >= {web_host, "example.org", "conference.example.org"}
+    assert set(hosts) >= {web_host, "example.org", "rooms.example.org", "upload.example.org"}
 
 
 def test_proxy_serves_the_files_the_portal_writes():

@@ -18,6 +18,7 @@ import pytest
 from stack.certs import ensure_dev_certificate
 from tests.production_stack import (
     DOMAIN,
+    MUC_DOMAIN,
     WEB_HOST,
     Browser,
     Database,
@@ -200,7 +201,7 @@ def test_sign_up_then_chat_in_a_new_room_archived_in_postgresql(production):
     response = Browser(production).sign_up("launcher", PASSWORD)
     assert response.status == 302, response.text[:2000]
 
-    jid, room = f"launcher@{DOMAIN}", f"launch@conference.{DOMAIN}"
+    jid, room = f"launcher@{DOMAIN}", f"launch@{MUC_DOMAIN}"
     # The bridge provisions the account in Prosody from the outbox; the client
     # verifies Prosody's certificate against the CA that issued Caddy's.
     eventually(lambda: _can_log_in(production, jid), timeout=20)
@@ -214,10 +215,10 @@ def test_sign_up_then_chat_in_a_new_room_archived_in_postgresql(production):
         "launch",
     )
     assert (DOMAIN, "accounts") in stores
-    assert (f"conference.{DOMAIN}", "config") in stores
+    assert (MUC_DOMAIN, "config") in stores
     archived = production.database.query(
         'SELECT "value" FROM "prosodyarchive" WHERE "host" = %s AND "user" = %s',
-        f"conference.{DOMAIN}",
+        MUC_DOMAIN,
         "launch",
     )
     assert any("We are live." in value for (value,) in archived)

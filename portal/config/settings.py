@@ -1,11 +1,14 @@
 """Django settings for the ChatBoard portal. Every value comes from the environment
 (see .env.example); the defaults are the development stack that `make run` starts."""
 
+import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
+from stack.addresses import AddressError, Addresses
 from webchat import converse_dist
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -15,9 +18,13 @@ RUNTIME_DIR = Path(env_str("CHATBOARD_RUNTIME_DIR", str(REPO_DIR / "var")))
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", required=True)
 
-# The XMPP domain: every account is <username>@XMPP_DOMAIN.
-XMPP_DOMAIN = env_str("CHATBOARD_DOMAIN", "localhost")
-XMPP_MUC_DOMAIN = env_str("CHATBOARD_MUC_DOMAIN", f"conference.{XMPP_DOMAIN}")
+# The XMPP domain: every account is <username>@XMPP_DOMAIN; rooms are on XMPP_MUC_DOMAIN.
+try:
+    XMPP_ADDRESSES = Addresses.from_env(os.environ)
+except AddressError as error:
+    raise ImproperlyConfigured(str(error)) from None
+XMPP_DOMAIN = XMPP_ADDRESSES.domain
+XMPP_MUC_DOMAIN = XMPP_ADDRESSES.muc
 XMPP_TOKEN_SECRET = env_str("XMPP_TOKEN_SECRET", required=True)
 XMPP_TOKEN_LIFETIME = min(env_int("XMPP_TOKEN_LIFETIME", 300), 300)
 PROSODY_HOST = env_str("PROSODY_HOST", "127.0.0.1")
