@@ -35,10 +35,9 @@ UPLOAD = "urn:xmpp:http:upload:0"
 
 
 def require(available: bool, message: str) -> None:
+    # A skip would hide a missing install step: `make test` provides both.
     if not available:
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        pytest.fail(message)
 
 
 @pytest.fixture(scope="module")
