@@ -64,6 +64,8 @@ async def main(reconcile_once: bool = False) -> None:
     log.info("stopping")
     for task in tasks:
         task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await consumer.drain()
     await component.stop()
 
 

@@ -17,6 +17,9 @@ log = logging.getLogger(__name__)
 # topics (an account, then its profile) the older row is claimed, and so sent
 # to Prosody, first; Prosody handles one connection's stanzas in order.
 CONCURRENCY = 8
+# On SIGTERM, how long rows in flight may take to finish before they are given
+# back: inside the 10 s a container runtime waits before it kills.
+SHUTDOWN_GRACE = 5.0
 
 
 class OutboxConsumer:
@@ -35,7 +38,7 @@ class OutboxConsumer:
             await self.component.online.wait()
             await slots.acquire()
             try:
-                claim = await self.claim()
+                claim = await self._claim_or_give_back()
             except Exception:
                 log.exception("outbox claim failed")
                 claim = None
@@ -54,6 +57,35 @@ class OutboxConsumer:
             log.exception("outbox step failed")
         finally:
             slots.release()
+
+    async def _claim_or_give_back(self):
+        """claim(), such that a stop arriving meanwhile gives the claim back: the
+        claim commits on the database thread whether or not anyone awaits it."""
+        claiming = asyncio.ensure_future(self.claim())
+        try:
+            return await asyncio.shield(claiming)
+        except asyncio.CancelledError:
+            claim = await claiming
+            if claim is not None:
+                await self._release(claim)
+            raise
+
+    async def drain(self, grace: float = SHUTDOWN_GRACE) -> None:
+        """After run() is cancelled: let the rows in flight finish for up to `grace`
+        seconds, then give back the claims of those still waiting on Prosody, so
+        the next bridge takes them at once instead of when the claims run out."""
+        if not self._applying:
+            return
+        _done, late = await asyncio.wait(set(self._applying), timeout=grace)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+
+    async def _release(self, claim) -> None:
+        from outbox import actions
+
+        await portal.call(actions.release, claim)
+        log.info("gave back %s:%s", claim.topic, claim.key)
 
     async def step(self) -> bool:
         """Claim and apply one object; False when there was nothing to do."""
@@ -75,6 +107,9 @@ class OutboxConsumer:
         session = self.component.sessions
         try:
             await apply(claim.key)
+        except asyncio.CancelledError:
+            await self._release(claim)  # stopping: not the row's fault, no attempt counted
+            raise
         except ProsodyError as error:
             if not self.component.online.is_set() or self.component.sessions != session:
                 # Prosody went away mid-way (its answer timed out after a

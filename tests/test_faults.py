@@ -232,3 +232,32 @@ async def archive_of(client) -> set[str]:
     ET.SubElement(rsm, "{http://jabber.org/protocol/rsm}max").text = "100"
     await iq.send(timeout=5)
     return bodies
+
+
+def test_bridge_stopped_while_prosody_is_stalled_gives_its_claim_back(xmpp_server, synced_db):
+    owner = member(xmpp_server, "mae")
+    bridge = synced_db
+    prosody = xmpp_server.server.process
+    prosody.send_signal(signal.SIGSTOP)  # the bridge's requests go unanswered
+    try:
+        new_room(owner, "stalled", name="Stalled")
+        row = OutboxEntry.objects.filter(topic="room", key="stalled")
+        eventually(lambda: row.filter(claimed_until__isnull=False).exists(), timeout=5)
+        stopping = time.monotonic()
+        bridge.process.send_signal(signal.SIGTERM)
+        bridge.process.wait(15)
+        bridge.log.close()
+        # Within the grace period, and the row is as if nobody had tried it:
+        # no attempt counted, no error, and no claim left to run out.
+        assert time.monotonic() - stopping < 10
+        assert "gave back room:stalled" in bridge.output()
+        assert row.get().claimed_until is None
+        assert (row.get().state, row.get().attempts, row.get().last_error) == ("pending", 0, "")
+    finally:
+        prosody.send_signal(signal.SIGCONT)
+    started = time.monotonic()
+    bridge.start()
+    eventually(settled, timeout=10)
+    # Taken at once: well before the 30 s claim would have run out.
+    assert time.monotonic() - started < 10
+    assert try_room_config(xmpp_server, "mae", "stalled")["muc#roomconfig_roomname"] == "Stalled"
