@@ -14,6 +14,7 @@ urlpatterns = [
     path("chat/", include("webchat.urls")),
     path("rooms/", include("rooms.urls")),
     path("staff/people/", include("accounts.urls")),
+    path("", include("invites.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("", include("profiles.urls")),
