@@ -66,15 +66,18 @@ class AccountRefused(Exception):
     """Staff may not do this to this account; the message says why."""
 
 
-def _check_not_self(actor: User, user: User, what: str) -> None:
+def _check_may_remove(actor: User, user: User, refusal_for_self: str) -> None:
+    """Nobody locks themselves out, and staff cannot remove those above them."""
     if actor.pk == user.pk:
-        raise AccountRefused(what)
+        raise AccountRefused(refusal_for_self)
+    if user.is_superuser and not actor.is_superuser:
+        raise AccountRefused(_("Only a superuser can deactivate or delete a superuser."))
 
 
 @transaction.atomic
 def deactivate_account(actor: User, user: User, reason: str = "") -> None:
     """Refuse the person's logins everywhere; the bridge ends their XMPP sessions."""
-    _check_not_self(actor, user, _("You cannot deactivate your own account."))
+    _check_may_remove(actor, user, _("You cannot deactivate your own account."))
     if user.is_active:
         deactivate(user)
         record(actor, "user.deactivate", user.username, reason=reason)
@@ -92,7 +95,7 @@ def delete_account(actor: User, user: User, reason: str = "") -> None:
     """Delete the account with everything it has: its XMPP account and data in
     Prosody (roster, vCard, PEP, archive), its profile and avatar file, its
     room affiliations. Its username stays reserved (retire_account)."""
-    _check_not_self(actor, user, _("You cannot delete your own account."))
+    _check_may_remove(actor, user, _("You cannot delete your own account."))
     username = user.username
     user.delete()  # receivers: account_deleting, retire_account, profile_deleted
     record(actor, "user.delete", username, reason=reason)

@@ -116,6 +116,17 @@ def test_staff_cannot_deactivate_or_delete_themselves():
 
 
 @pytest.mark.django_db
+def test_staff_who_are_not_superusers_cannot_remove_a_superuser():
+    staff = staff_client("junior-staff")
+    User.objects.create_superuser("chief", "chief@example.org", PASSWORD)
+    response = staff.post("/staff/people/chief/deactivate/", follow=True)
+    assert "Only a superuser" in response.content.decode()
+    staff.post("/staff/people/chief/delete/", {"confirm": "chief"})
+    assert User.objects.get(username="chief").is_active
+    assert not AuditEntry.objects.exists()
+
+
+@pytest.mark.django_db
 def test_staff_send_allauths_password_reset_mail():
     staff = staff_client()
     sign_up("forgetful", email="forgetful@example.org")
@@ -238,3 +249,54 @@ def test_staff_delete_purges_prosody_data_avatar_and_room_affiliations(xmpp_serv
     assert not can_log_in(xmpp_server, "doomed@localhost", PASSWORD)
     entry = AuditEntry.objects.get(action="user.delete")
     assert (entry.target, entry.reason, entry.actor_name) == ("doomed", "gdpr", "root-staff")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_session_counts_forged_by_a_client_are_ignored(xmpp_server, synced_db):
+    from slixmpp.xmlstream import ET
+
+    from accounts.models import XmppPresence
+
+    sign_up("forger")
+    sign_up("framed")
+    eventually(lambda: can_log_in(xmpp_server, "forger@localhost", PASSWORD))
+    staff = staff_client()
+
+    async def forge():
+        client = await connect(xmpp_server, "forger@localhost", PASSWORD)
+        message = client.make_message(mto="bridge.localhost")
+        ET.SubElement(
+            message.xml,
+            "{urn:chatboard:accounts:0}sessions",
+            {"username": "framed", "count": "7", "login": "1700000000"},
+        )
+        message.send()
+        await asyncio.sleep(0.5)
+        await client.disconnect(wait=2)
+
+    asyncio.run(forge())
+    assert _sessions_shown(staff, "framed") == "0"
+    assert not XmppPresence.objects.filter(user__username="framed").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_reconciler_corrects_session_counts_reported_while_the_bridge_was_away(
+    xmpp_server, synced_db
+):
+    sign_up("offline-report")
+    eventually(
+        lambda: not OutboxEntry.objects.filter(key="offline-report", state="pending").exists()
+    )
+    staff = staff_client()
+    synced_db.stop()
+
+    async def scenario():
+        client = await connect(xmpp_server, "offline-report@localhost", PASSWORD)
+        await asyncio.to_thread(synced_db.start)  # reconciles once connected
+        await asyncio.to_thread(
+            eventually, lambda: _sessions_shown(staff, "offline-report") == "1", 5
+        )
+        await client.disconnect(wait=2)
+
+    asyncio.run(scenario())
+    eventually(lambda: _sessions_shown(staff, "offline-report") == "0", timeout=2)
