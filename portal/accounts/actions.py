@@ -10,6 +10,8 @@ from audit.actions import record
 from outbox.actions import enqueue
 
 ACCOUNT_TOPIC = "account"
+# Outbox topics whose key is a username: what "this person's sync state" covers.
+PERSON_TOPICS = (ACCOUNT_TOPIC, "profile")
 
 # Fields whose change alters what Prosody must hold for the account.
 XMPP_FIELDS = ("username", "is_active", "scram_salt", "scram_stored_key", "scram_server_key")
@@ -99,6 +101,21 @@ def delete_account(actor: User, user: User, reason: str = "") -> None:
     username = user.username
     user.delete()  # receivers: account_deleting, retire_account, profile_deleted
     record(actor, "user.delete", username, reason=reason)
+
+
+@transaction.atomic
+def retry_sync(actor: User, user: User) -> int:
+    """Queue the person's parked outbox rows again (after fixing what made them fail)."""
+    from outbox.actions import retry_parked
+    from outbox.models import OutboxEntry
+
+    parked = OutboxEntry.objects.filter(
+        topic__in=PERSON_TOPICS, key=user.username, state=OutboxEntry.State.PARKED
+    )
+    count = retry_parked(list(parked.values_list("id", flat=True)))
+    if count:
+        record(actor, "user.sync_retry", user.username)
+    return count
 
 
 @transaction.atomic

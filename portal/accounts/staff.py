@@ -7,12 +7,11 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
+from accounts.actions import PERSON_TOPICS
 from accounts.models import User
 from outbox.models import OutboxEntry
 
 SEARCH_MAX_LENGTH = 64
-# Outbox topics whose key is a username.
-PERSON_TOPICS = ("account", "profile")
 
 
 def staff_required(view):

@@ -15,6 +15,7 @@ from accounts.staff import (
     sync_counts,
     unsynced_rows,
 )
+from outbox.models import OutboxEntry
 from profiles.text import clean_text
 
 PEOPLE_PER_PAGE = 50
@@ -37,10 +38,12 @@ def people(request):
 @staff_required
 def person(request, username):
     account = access_account(username)
+    rows = list(unsynced_rows(account.username))
     context = {
         "account": account,
         "presence": getattr(account, "xmpp_presence", None),
-        "rows": unsynced_rows(account.username),
+        "rows": rows,
+        "has_parked": any(row.state == OutboxEntry.State.PARKED for row in rows),
         "rooms": actions.rooms_of(account),
         "is_self": account.pk == request.user.pk,
     }
@@ -88,6 +91,17 @@ def reset_password(request, username):
         username,
         lambda account: actions.send_password_reset(request.user, account, request),
         _("A password reset link was sent to %(username)s."),
+    )
+
+
+@staff_required
+@require_POST
+def retry_sync(request, username):
+    return _act(
+        request,
+        username,
+        lambda account: actions.retry_sync(request.user, account),
+        _("The parked changes of %(username)s are queued again."),
     )
 
 

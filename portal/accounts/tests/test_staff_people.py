@@ -31,7 +31,7 @@ def page_text(client, url) -> str:
     return response.content.decode()
 
 
-ACTION_URLS = ("deactivate", "reactivate", "reset-password", "delete")
+ACTION_URLS = ("deactivate", "reactivate", "reset-password", "retry-sync", "delete")
 
 
 @pytest.mark.django_db
@@ -162,8 +162,10 @@ def test_the_person_page_shows_parked_sync_rows_with_their_error(settings):
     text = page_text(staff, "/staff/people/stuck/")
     assert "parked" in text and "Prosody said no" in text
     assert "1 parked" in page_text(staff, "/staff/people/?q=stuck")
-    outbox_actions.retry_parked([claim.entry_id])
-    OutboxEntry.objects.filter(key="stuck").update(state=OutboxEntry.State.DONE)
+    assert staff.post("/staff/people/stuck/retry-sync/").status_code == 302
+    assert OutboxEntry.objects.get(pk=claim.entry_id).state == OutboxEntry.State.PENDING
+    assert AuditEntry.objects.filter(action="user.sync_retry", target="stuck").exists()
+    outbox_actions.complete(outbox_actions.claim_next("test", {"account"}))
     assert "In sync" in page_text(staff, "/staff/people/stuck/")
 
 
