@@ -20,6 +20,16 @@ class UserAdmin(BaseUserAdmin):
                 self.message_user(request, f"{user}: {refusal}", messages.ERROR)
         self.message_user(request, "Users deactivated.", messages.SUCCESS)
 
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, [obj])
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            try:
+                actions.delete_account(request.user, user)
+            except actions.AccountRefused as refusal:
+                self.message_user(request, f"{user}: {refusal}", messages.ERROR)
+
     @admin.action(description="Reactivate the selected users")
     def reactivate_users(self, request, queryset):
         for user in queryset.filter(is_active=False):

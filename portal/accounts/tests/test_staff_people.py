@@ -302,3 +302,21 @@ def test_the_reconciler_corrects_session_counts_reported_while_the_bridge_was_aw
 
     asyncio.run(scenario())
     eventually(lambda: _sessions_shown(staff, "offline-report") == "0", timeout=2)
+
+
+@pytest.mark.django_db
+def test_deletions_in_the_django_admin_are_audited_and_keep_the_same_rules():
+    User.objects.create_superuser("super", "super@example.org", PASSWORD)
+    admin = Client()
+    admin.login(username="super", password=PASSWORD)
+    gone = User.objects.create_user("admin-gone", "g@example.org", PASSWORD)
+    response = admin.post(f"/admin/accounts/user/{gone.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not User.objects.filter(username="admin-gone").exists()
+    assert AuditEntry.objects.filter(action="user.delete", target="admin-gone").exists()
+    me = User.objects.get(username="super")
+    admin.post(
+        "/admin/accounts/user/",
+        {"action": "delete_selected", "_selected_action": [me.pk], "post": "yes"},
+    )
+    assert User.objects.filter(username="super").exists()
