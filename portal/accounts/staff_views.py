@@ -68,7 +68,7 @@ def deactivate(request, username):
         request,
         username,
         lambda account: actions.deactivate_account(request.user, account, _reason(request)),
-        _("%(username)s is deactivated: their logins are refused and sessions ended."),
+        _("%(username)s is deactivated: logins are refused and XMPP sessions end."),
     )
 
 

@@ -114,6 +114,7 @@ def test_people_see_only_their_own_invites_and_cannot_revoke_others():
 @pytest.mark.django_db
 def test_signup_by_invitation_only_needs_a_usable_invite(settings):
     settings.SIGNUP_MODE = "invite"
+    assert "/accounts/signup/" not in Client().get("/").content.decode()
     closed = plain_signup("walkin")
     assert closed.status_code == 200 and "closed" in closed.content.decode().lower()
     assert not User.objects.filter(username="walkin").exists()
