@@ -64,3 +64,14 @@ def sync_counts(usernames) -> dict[str, dict[str, int]]:
     for row in rows:
         counts.setdefault(row["key"], {})[row["state"]] = row["n"]
     return counts
+
+
+def rooms_owned_alone(user: User) -> list[str]:
+    """Slugs of the rooms <user> is the only owner of: without them, nobody owns those."""
+    from rooms.models import Affiliation
+
+    owner = Affiliation.Kind.OWNER
+    mine = Affiliation.objects.filter(user=user, kind=owner).values_list("room_id", flat=True)
+    rows = Affiliation.objects.filter(room_id__in=list(mine), kind=owner).values("room__slug")
+    rows = rows.annotate(owners=Count("id")).filter(owners=1).order_by("room__slug")
+    return [row["room__slug"] for row in rows]

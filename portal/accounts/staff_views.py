@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from accounts import actions
 from accounts.staff import (
     access_account,
+    rooms_owned_alone,
     search_accounts,
     staff_required,
     sync_counts,
@@ -45,6 +46,7 @@ def person(request, username):
         "rows": rows,
         "has_parked": any(row.state == OutboxEntry.State.PARKED for row in rows),
         "rooms": actions.rooms_of(account),
+        "owned_alone": rooms_owned_alone(account),
         "is_self": account.pk == request.user.pk,
     }
     return render(request, "accounts/staff/person.html", context)

@@ -231,6 +231,8 @@ def test_staff_delete_purges_prosody_data_avatar_and_room_affiliations(xmpp_serv
     )
     eventually(lambda: _user_files(xmpp_server, "doomed"), timeout=5)  # vCard, PEP...
     staff = staff_client()
+    assert "only owner" not in page_text(staff, "/staff/people/doomed/")
+    assert "only owner of: purgeroom" in page_text(staff, "/staff/people/roomowner/")
 
     refused = staff.post("/staff/people/doomed/delete/", {"confirm": "wrong"})
     assert refused.status_code == 302 and User.objects.filter(username="doomed").exists()
