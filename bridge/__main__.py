@@ -59,6 +59,7 @@ async def main(reconcile_once: bool = False) -> None:
         return
     tasks = [asyncio.create_task(consumer.run()), asyncio.create_task(reconciler.run())]
     tasks.append(asyncio.create_task(profiles.listen()))
+    tasks.append(asyncio.create_task(accounts.listen()))
     tasks.append(asyncio.create_task(rooms.run()))
     await stop.wait()
     log.info("stopping")

@@ -15,6 +15,7 @@ ACCOUNTS_NS = "urn:chatboard:accounts:0"
 class AccountRecord:
     username: str
     fingerprint: str
+    sessions: int = 0  # live sessions (a hibernating stream-management session counts)
 
 
 class ProsodyAccounts:
@@ -44,12 +45,21 @@ class ProsodyAccounts:
         element = ET.Element(f"{{{ACCOUNTS_NS}}}delete", {"username": username})
         return changed(await self._send("set", element), ACCOUNTS_NS)
 
-    async def list_accounts(self) -> dict[str, str]:
+    async def list_accounts(self) -> dict[str, AccountRecord]:
+        """Every account Prosody holds: its credentials' fingerprint and live sessions."""
         reply = await self._send("get", ET.Element(f"{{{ACCOUNTS_NS}}}list"))
         listing = reply.xml.find(f"{{{ACCOUNTS_NS}}}list")
         if listing is None:
             raise ProsodyError("list: malformed answer")
-        return {
-            item.get("username"): item.get("fingerprint")
+        records = (
+            AccountRecord(item.get("username"), item.get("fingerprint"), _count(item))
             for item in listing.findall(f"{{{ACCOUNTS_NS}}}account")
-        }
+        )
+        return {record.username: record for record in records}
+
+
+def _count(item: ET.Element) -> int:
+    try:
+        return max(0, int(item.get("sessions") or 0))
+    except ValueError:
+        return 0

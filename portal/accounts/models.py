@@ -82,3 +82,25 @@ class RetiredUsername(models.Model):
 
     def __str__(self):
         return self.username
+
+
+class XmppPresence(models.Model):
+    """What Prosody reported about a person's XMPP sessions, for staff to see.
+
+    Written only by the bridge from Prosody's reports (mod_chatboard_accounts),
+    never sent back: the portal learns it without asking Prosody from a request.
+    """
+
+    user = models.OneToOneField(
+        User, on_delete=models.CASCADE, primary_key=True, related_name="xmpp_presence"
+    )
+    last_login_at = models.DateTimeField(_("last XMPP login"), null=True, blank=True)
+    sessions = models.PositiveIntegerField(_("XMPP sessions now"), default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("XMPP presence")
+        verbose_name_plural = _("XMPP presence")
+
+    def __str__(self):
+        return f"{self.user_id}: {self.sessions}"

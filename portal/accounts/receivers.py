@@ -1,4 +1,4 @@
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
 from accounts import actions
@@ -14,3 +14,8 @@ def user_saved(sender, instance, created, update_fields, raw=False, **kwargs):
 @receiver(post_delete, sender=User, dispatch_uid="accounts.user_deleted")
 def user_deleted(sender, instance, **kwargs):
     actions.retire_account(instance)
+
+
+@receiver(pre_delete, sender=User, dispatch_uid="accounts.user_deleting")
+def user_deleting(sender, instance, **kwargs):
+    actions.account_deleting(instance)

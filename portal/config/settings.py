@@ -7,7 +7,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_choice, env_int, env_list, env_str
 from stack.addresses import AddressError, Addresses
 from webchat import converse_dist
 
@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "csp",
     "rooms",
     "audit",
+    "invites",
 ]
 
 MIDDLEWARE = [
@@ -93,6 +94,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "invites.context_processors.invites",
             ],
         },
     },
@@ -144,6 +146,11 @@ ACCOUNT_RATE_LIMITS = {
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 LOGIN_REDIRECT_URL = "/"
 ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+# Who may sign up: open (anyone), invite (only with an invite link) or closed (nobody;
+# staff make accounts in the admin). Checked by accounts.adapter.
+SIGNUP_MODE = env_choice("ACCOUNT_SIGNUP", "open", ("open", "invite", "closed"))
+# Whether people who are not staff may create invite links too.
+INVITES_BY_MEMBERS = env_bool("INVITES_BY_MEMBERS", False)
 # Names nobody may register, on top of the built-in list in accounts.usernames.
 RESERVED_USERNAMES = env_list("CHATBOARD_RESERVED_USERNAMES")
 

@@ -13,6 +13,8 @@ urlpatterns = [
     path("chat/credentials", chat_credentials, name="chat-credentials"),
     path("chat/", include("webchat.urls")),
     path("rooms/", include("rooms.urls")),
+    path("staff/people/", include("accounts.urls")),
+    path("", include("invites.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("", include("profiles.urls")),

@@ -11,7 +11,17 @@
 --       the account is disabled. Replies <account changed="true|false"/>.
 --   set <delete username/>        delete the account and all its data.
 --   get <list/>                   every account with a fingerprint of its
---                                 credentials, for the reconciler.
+--                                 credentials and its number of live
+--                                 sessions, for the reconciler.
+--
+-- It also tells the bridge when a person's sessions start and end, so staff
+-- see in the portal when someone last logged in over XMPP and how many
+-- sessions they have, without the portal ever asking Prosody:
+--
+--   <message from="<host>" to="<chatboard_bridge_jid>">
+--     <sessions xmlns="urn:chatboard:accounts:0" username="alice" count="2"
+--               login="<unix time>"/>   (login only when a session started)
+--   </message>
 
 local st = require "util.stanza";
 local jid_prep = require "util.jid".prep;
@@ -46,6 +56,15 @@ local function end_sessions(username, reason)
 		closed = closed + 1;
 	end
 	return closed;
+end
+
+local function session_count(username)
+	local user = prosody.hosts[host].sessions[username];
+	local count = 0;
+	for _ in pairs(user and user.sessions or {}) do
+		count = count + 1;
+	end
+	return count;
 end
 
 local function valid_username(username)
@@ -149,9 +168,31 @@ module:hook("iq-get/host/" .. xmlns .. ":list", function(event)
 	for username in accounts:users() do
 		local account = accounts:get(username);
 		if account then
-			reply:tag("account", { username = username, fingerprint = fingerprint(account) }):up();
+			reply:tag("account", {
+				username = username, fingerprint = fingerprint(account),
+				sessions = tostring(session_count(username)),
+			}):up();
 		end
 	end
 	event.origin.send(reply);
 	return true;
+end);
+
+-- The count is absolute, so a lost or repeated report does no lasting harm:
+-- the next one (or the reconciler's list) puts it right.
+local function report_sessions(username, login)
+	module:send(st.message({ from = host, to = bridge_jid }):tag("sessions", {
+		xmlns = xmlns, username = username, count = tostring(session_count(username)),
+		login = login and tostring(math.floor(os.time())) or nil,
+	}));
+end
+
+-- resource-bind fires once the session is in the user's list, resource-unbind
+-- once it has left it; a stream-management session that hibernates stays bound.
+module:hook("resource-bind", function(event)
+	report_sessions(event.session.username, true);
+end);
+
+module:hook("resource-unbind", function(event)
+	report_sessions(event.session.username, false);
 end);
