@@ -149,6 +149,8 @@ class ProductionStack:
             "XMPP_TOKEN_SECRET": secrets.token_urlsafe(48),
             "BRIDGE_COMPONENT_SECRET": secrets.token_urlsafe(48),
             "DATABASE_URL": self.database.url,
+            # As docker-compose.yml runs it: kept connections, which a restart cuts.
+            "DATABASE_CONN_MAX_AGE": "60",
             "XMPP_WEBSOCKET_URL": "/xmpp-websocket",
             "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
             "PORTAL_PORT": str(self.portal_port),
