@@ -1,0 +1,109 @@
+-- XEP-0425 v0.3 message moderation (urn:xmpp:message-moderate:1), on the MUC
+-- component, beside prosody-modules' mod_muc_moderation.
+--
+-- Debian's snapshot of mod_muc_moderation speaks only v0.2 (urn:xmpp:fasten:0
+-- wrapped around urn:xmpp:message-moderate:0); Converse.js 14 and slixmpp send
+-- and advertise-check v0.3 only. This module answers the v0.3 request with
+-- the same rules and storage as mod_muc_moderation (which it loads, so v0.2
+-- clients keep working and its hook keeps moderation notices in the archive):
+--
+--   <iq type="set" to="room@muc"><moderate xmlns="urn:xmpp:message-moderate:1"
+--       id="STANZA-ID"><retract xmlns="urn:xmpp:message-retract:1"/><reason/>
+--   </moderate></iq>
+--
+-- Only occupants with the moderator role (or whose affiliation would give it)
+-- may moderate. The archived message is replaced by a tombstone carrying no
+-- text, and every occupant gets one notice in both versions' forms.
+
+local dt = require "util.datetime";
+local id = require "util.id";
+local jid_util = require "util.jid";
+local st = require "util.stanza";
+
+module:depends("muc_moderation");
+local mod_muc = module:depends("muc");
+local valid_roles = module:require("muc/util").valid_roles;
+
+local archive = module:open_store("muc_log", "archive");
+
+local xmlns_moderate = "urn:xmpp:message-moderate:1";
+local xmlns_retract = "urn:xmpp:message-retract:1";
+local xmlns_fasten = "urn:xmpp:fasten:0";
+local xmlns_moderate_0 = "urn:xmpp:message-moderate:0";
+local xmlns_retract_0 = "urn:xmpp:message-retract:0";
+
+module:hook("muc-disco#info", function(event)
+	event.reply:tag("feature", { var = xmlns_moderate }):up();
+end);
+
+-- The actor's nickname in the room, or nil; and whether they may moderate.
+local function moderator_nick(room, actor)
+	local nick = room:get_occupant_jid(actor);
+	if not nick then
+		local reserved = room:get_affiliation_data(jid_util.bare(actor), "reserved_nickname");
+		nick = reserved and room.jid .. "/" .. reserved;
+	end
+	local role = nick and room:get_role(nick) or room:get_default_role(room:get_affiliation(actor));
+	return nick or room.jid, valid_roles[role or "none"] >= valid_roles.moderator;
+end
+
+-- What replaces the message in the archive: who sent it and when, no content.
+local function tombstone(original, by, reason)
+	local stamp = dt.datetime();
+	local message = st.message({ from = original.attr.from, type = "groupchat", id = original.attr.id })
+		:tag("retracted", { xmlns = xmlns_retract, stamp = stamp })
+			:tag("moderated", { xmlns = xmlns_moderate, by = by }):up();
+	if reason then message:text_tag("reason", reason); end
+	message:up():tag("moderated", { xmlns = xmlns_moderate_0, by = by })
+		:tag("retracted", { xmlns = xmlns_retract_0, stamp = stamp }):up();
+	if reason then message:text_tag("reason", reason); end
+	return message:reset();
+end
+
+-- The notice to occupants, in v0.3 form with the v0.2 form beside it.
+local function notice(room, stanza_id, by, reason)
+	local message = st.message({ from = room.jid, type = "groupchat", id = id.medium() })
+		:tag("retract", { xmlns = xmlns_retract, id = stanza_id })
+			:tag("moderated", { xmlns = xmlns_moderate, by = by }):up();
+	if reason then message:text_tag("reason", reason); end
+	message:up():tag("apply-to", { xmlns = xmlns_fasten, id = stanza_id })
+		:tag("moderated", { xmlns = xmlns_moderate_0, by = by })
+			:tag("retract", { xmlns = xmlns_retract_0 }):up();
+	if reason then message:text_tag("reason", reason); end
+	return message:reset();
+end
+
+module:hook("iq-set/bare/" .. xmlns_moderate .. ":moderate", function(event)
+	local stanza, origin = event.stanza, event.origin;
+	local request = stanza.tags[1];
+	local room = mod_muc.get_room_from_jid(stanza.attr.to);
+	if not room then
+		origin.send(st.error_reply(stanza, "cancel", "item-not-found", "No such room"));
+		return true;
+	end
+	if not request:get_child("retract", xmlns_retract) or not request.attr.id then
+		origin.send(st.error_reply(stanza, "modify", "bad-request", "Expected <retract/> and an id"));
+		return true;
+	end
+	local by, allowed = moderator_nick(room, stanza.attr.from);
+	if not allowed then
+		origin.send(st.error_reply(stanza, "auth", "forbidden", "You need a role of at least 'moderator'"));
+		return true;
+	end
+	local room_node = jid_util.node(room.jid);
+	local original, err = archive:get(room_node, request.attr.id);
+	if not original then
+		local condition = err == "item-not-found" and "item-not-found" or "internal-server-error";
+		origin.send(st.error_reply(stanza, "cancel", condition));
+		return true;
+	end
+	local reason = request:get_child_text("reason");
+	if not archive:set(room_node, request.attr.id, tombstone(original, by, reason)) then
+		origin.send(st.error_reply(stanza, "wait", "internal-server-error"));
+		return true;
+	end
+	module:log("info", "Message %s in %s moderated by %s", request.attr.id, room.jid, stanza.attr.from);
+	room:broadcast_message(notice(room, request.attr.id, by, reason));
+	origin.send(st.reply(stanza));
+	return true;
+end);
