@@ -61,6 +61,23 @@ class RoomSync:
         else:
             await self.prosody.set_room(state)
 
+    async def apply_role_change(self, key: str) -> None:
+        """The outbox handler for topic "occupant": one RoleChange, applied once.
+
+        Roles are transient, so there is no state to converge on: a change is
+        sent while it is pending and not too old, then marked applied; a
+        replayed row finds nothing pending. Prosody's side is idempotent too
+        (a role already held is no change), so a crash between the two is safe.
+        """
+        from rooms import actions
+        from rooms.xmpp_state import pending_role_change
+
+        request = await portal.call(pending_role_change, int(key))
+        if request is None:
+            return
+        await self.prosody.set_role(request)
+        await portal.call(actions.role_change_applied, request.change_id)
+
     async def reconcile(self) -> RoomsReport:
         from rooms import actions
         from rooms.xmpp_state import desired_room, desired_rooms, room_sync_states

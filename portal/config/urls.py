@@ -13,6 +13,7 @@ urlpatterns = [
     path("chat/credentials", chat_credentials, name="chat-credentials"),
     path("chat/", include("webchat.urls")),
     path("rooms/", include("rooms.urls")),
+    path("audit/", include("audit.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("", include("profiles.urls")),

@@ -8,18 +8,23 @@ Prosody (rooms made or changed by XMPP clients) are applied with the
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
+from audit.actions import record
 from outbox.actions import enqueue
 from outbox.models import OutboxEntry
 from profiles.text import clean_text
-from rooms.models import Affiliation, RemoteAffiliation, Room
+from rooms.models import Affiliation, RemoteAffiliation, RoleChange, Room
 
 log = logging.getLogger(__name__)
 
 ROOM_TOPIC = "room"
+OCCUPANT_TOPIC = "occupant"
 Kind = Affiliation.Kind
 
 
@@ -81,7 +86,7 @@ def check_affiliation_change(room: Room, actor_kind, target_kind, new_kind, self
 
 
 @transaction.atomic
-def set_affiliation(room: Room, actor, user: User, new_kind: str | None) -> None:
+def set_affiliation(room: Room, actor, user: User, new_kind: str | None, reason="") -> None:
     """Make <user> owner/admin/member/outcast of the room, or nothing (None).
 
     `actor` None is staff acting through the admin: no XEP-0045 restriction.
@@ -91,11 +96,12 @@ def set_affiliation(room: Room, actor, user: User, new_kind: str | None) -> None
     if actor is not None:
         actor_kind = affiliation_of(room, actor)
         check_affiliation_change(room, actor_kind, target_kind, new_kind, actor.pk == user.pk)
-    _change_affiliation(room, user, current, new_kind)
+    if _change_affiliation(room, user, current, new_kind):
+        _record_affiliation(actor, room, user.get_username(), target_kind, new_kind, reason)
 
 
 @transaction.atomic
-def set_remote_affiliation(room: Room, actor, jid: str, new_kind: str | None) -> None:
+def set_remote_affiliation(room: Room, actor, jid: str, new_kind: str | None, reason="") -> None:
     """Make someone of another server (bare JID) owner/admin/member/outcast, or nothing.
 
     Same rules as for local users; `actor` None is staff. A removed JID stays
@@ -114,6 +120,7 @@ def set_remote_affiliation(room: Room, actor, jid: str, new_kind: str | None) ->
         current.kind = new_kind or released
         current.save(update_fields=["kind"])
     sync_room(room.slug)
+    _record_affiliation(actor, room, jid, target_kind, new_kind, reason)
 
 
 @transaction.atomic
@@ -127,9 +134,9 @@ def leave_room(room: Room, user: User) -> None:
     _change_affiliation(room, user, current, None)
 
 
-def _change_affiliation(room: Room, user: User, current, new_kind: str | None) -> None:
+def _change_affiliation(room: Room, user: User, current, new_kind: str | None) -> bool:
     if new_kind == (current.kind if current else None):
-        return
+        return False
     if new_kind is None:
         current.delete()
     elif current is None:
@@ -138,6 +145,109 @@ def _change_affiliation(room: Room, user: User, current, new_kind: str | None) -
         current.kind = new_kind
         current.save(update_fields=["kind"])
     sync_room(room.slug)
+    return True
+
+
+def _record_affiliation(actor, room: Room, target: str, old_kind, new_kind, reason: str) -> None:
+    if new_kind == Kind.OUTCAST:
+        action = "room.ban"
+    elif old_kind == Kind.OUTCAST and new_kind is None:
+        action = "room.unban"
+    else:
+        action = f"room.make_{new_kind or 'none'}"
+    record(actor, action, target, room_slug=room.slug, reason=reason)
+
+
+# ---------- People in the room: kicks, voice, moderators, bans ----------
+
+
+class ModerationRefused(Exception):
+    """The actor may not do this to this occupant, or the occupant is not there."""
+
+
+# (role before, role after) -> the audit log's name for it
+ROLE_ACTIONS = {
+    "none": "room.kick",
+    "visitor": "room.revoke_voice",
+    "moderator": "room.grant_moderator",
+}
+OCCUPANT_ACTIONS = ("kick", "ban", "voice", "mute", "op", "deop")
+_ROLE_FOR = {"kick": "none", "voice": "participant", "mute": "visitor", "op": "moderator"}
+_WEIGHT = {Kind.OWNER: 3, Kind.ADMIN: 2, Kind.MEMBER: 1, None: 0, Kind.OUTCAST: -1}
+
+
+def _affiliation_of_jid(room: Room, jid: str) -> str | None:
+    local, _at, domain = jid.partition("@")
+    if domain == settings.XMPP_DOMAIN:
+        found = room.affiliations.filter(user__username=local)
+    else:
+        found = room.remote_affiliations.filter(jid=jid).exclude(kind=RemoteAffiliation.RELEASED)
+    return found.values_list("kind", flat=True).first()
+
+
+def _occupant_role(room: Room, jid: str) -> str | None:
+    """The target's role now (their highest, if they are in under several nicknames)."""
+    roles = [
+        entry[2] if len(entry) > 2 else "participant" for entry in room.occupants if entry[1] == jid
+    ]
+    order = ["visitor", "participant", "moderator"]
+    return max(roles, key=lambda role: order.index(role) if role in order else 0, default=None)
+
+
+@transaction.atomic
+def moderate_occupant(room: Room, actor: User, rights, jid: str, what: str, reason: str) -> None:
+    """Kick, ban, give or take voice or the moderator role, for the person at `jid`.
+
+    `rights` are the actor's (rooms.access.room_rights). The rules are Prosody's
+    (XEP-0045 sections 8 and 9): nobody acts on someone of a higher affiliation,
+    and only owners and admins ban or touch the moderator role. Bans are
+    affiliations (room state); the rest are RoleChange events.
+    """
+    actor_jid = f"{actor.get_username()}@{settings.XMPP_DOMAIN}"
+    if jid == actor_jid:
+        raise ModerationRefused(_("You cannot do this to yourself."))
+    target_kind = _affiliation_of_jid(room, jid)
+    if _WEIGHT.get(rights.kind, 0) < _WEIGHT.get(target_kind, 0):
+        raise ModerationRefused(_("%(jid)s has a higher affiliation than you.") % {"jid": jid})
+    if what == "ban":
+        return _ban(room, actor, rights, jid, reason)
+    current = _occupant_role(room, jid)
+    if current is None:
+        raise ModerationRefused(_("%(jid)s is not in the room.") % {"jid": jid})
+    new_role = "participant" if what == "deop" else _ROLE_FOR[what]
+    if "moderator" in (current, new_role) and not rights.can_ban_and_appoint:
+        raise ModerationRefused(_("Only owners and admins can give or take the moderator role."))
+    change = RoleChange.objects.create(
+        room=room, jid=jid, role=new_role, reason=reason, actor=actor
+    )
+    enqueue(OCCUPANT_TOPIC, str(change.pk))
+    action = ROLE_ACTIONS.get(new_role)
+    if action is None:  # participant: voice back, or the moderator role taken away
+        action = "room.revoke_moderator" if current == "moderator" else "room.grant_voice"
+    record(actor, action, jid, room_slug=room.slug, reason=reason)
+
+
+def _ban(room: Room, actor: User, rights, jid: str, reason: str) -> None:
+    if not rights.can_ban_and_appoint:
+        raise ModerationRefused(_("Only owners and admins can ban."))
+    local, _at, domain = jid.partition("@")
+    try:
+        if domain != settings.XMPP_DOMAIN:
+            set_remote_affiliation(room, actor, jid, Kind.OUTCAST, reason)
+            return
+        user = User.objects.filter(username=local).first()
+        if user is None:
+            raise ModerationRefused(_("There is no user called %(name)s.") % {"name": local})
+        set_affiliation(room, actor, user, Kind.OUTCAST, reason)
+    except AffiliationRefused as refusal:
+        raise ModerationRefused(str(refusal)) from None
+
+
+def role_change_applied(change_id: int) -> None:
+    """The bridge applied it: replaying its outbox row does nothing more."""
+    RoleChange.objects.filter(pk=change_id, state=RoleChange.State.PENDING).update(
+        state=RoleChange.State.APPLIED, applied_at=timezone.now()
+    )
 
 
 def sync_pending(slug: str) -> bool:
@@ -222,10 +332,10 @@ def room_gone_from_prosody(slug: str) -> bool:
     return bool(deleted)
 
 
-def set_occupants(present: dict[str, tuple[tuple[str, str], ...]]) -> None:
-    """Record who is in each room now, as Prosody reports it."""
+def set_occupants(present: dict[str, tuple[tuple[str, str, str], ...]]) -> None:
+    """Record who is in each room now (nickname, real bare JID, role), as Prosody reports it."""
     for slug, occupants in present.items():
-        occupants = sorted([nick, jid] for nick, jid in occupants)
+        occupants = sorted(list(occupant) for occupant in occupants)
         Room.objects.filter(slug=slug).exclude(occupants=occupants).update(
             occupants=occupants, occupant_count=len(occupants)
         )

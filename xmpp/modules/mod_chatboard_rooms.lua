@@ -17,7 +17,8 @@
 --       or affiliations changed by a client;
 --   <destroyed jid/>                                    destroyed by a client
 --       or, for a temporary room, dropped when its last occupant left;
---   <occupants><room jid count/>...</occupants>         occupant counts.
+--   <occupants><room jid count/>...</occupants>         who is in the room
+--       (nickname, real bare JID, role), at most once per interval.
 -- Changes the bridge itself makes are not echoed back, so no loop can form.
 --
 -- Members (member, admin, owner) of the parent host get an autojoin bookmark
@@ -124,13 +125,13 @@ local function count_occupants(room)
 	return count;
 end
 
--- Who is in the room now: nickname and real bare JID. The bridge needs the real
--- JID to link local people to their profiles; the portal shows it only to those
--- the room lets see real JIDs.
+-- Who is in the room now: nickname, real bare JID and role. The bridge needs the
+-- real JID to link local people to their profiles; the portal shows it only to
+-- those the room lets see real JIDs, and the role to its moderators.
 local function add_occupants(parent, room)
 	for _, occupant in room:each_occupant() do
 		local nick = jid_util.resource(occupant.nick);
-		parent:tag("occupant", { nick = nick, jid = occupant.bare_jid }):up();
+		parent:tag("occupant", { nick = nick, jid = occupant.bare_jid, role = occupant.role }):up();
 	end
 end
 
@@ -422,3 +423,5 @@ end
 
 module:hook("muc-occupant-joined", occupants_changed);
 module:hook("muc-occupant-left", occupants_changed);
+-- Role changes (voice, moderator) are announced by presence only.
+module:hook("muc-broadcast-presence", occupants_changed);
