@@ -4,7 +4,8 @@ XMPP clients did to rooms.
 Portal -> Prosody: `apply(slug)` (the outbox handler for topic "room") sends
 the room's whole desired state, or destroys it; `reconcile()` repairs drift.
 Prosody -> portal: mod_chatboard_rooms sends messages for rooms created,
-configured or destroyed by clients and for occupant counts; they are applied
+configured or destroyed by clients, for occupants, and for messages moderators
+removed (for the audit log); they are applied
 in arrival order through rooms.actions' `*_in_prosody` functions, which write
 no outbox row, so nothing is echoed back.
 
@@ -44,7 +45,7 @@ class RoomSync:
         self.events: asyncio.Queue = asyncio.Queue()
         self._connected_before = False
         component = prosody.component
-        for tag in ("room", "destroyed", "occupants"):
+        for tag in ("room", "destroyed", "occupants", "message-moderated"):
             # slixmpp's "message" event only covers messages with a body.
             path = f"{{{component.default_ns}}}message/{{{ROOMS_NS}}}{tag}"
             component.register_handler(Callback(f"rooms-{tag}", MatchXPath(path), self._on_message))
@@ -159,6 +160,16 @@ class RoomSync:
                 for item in element.findall(f"{{{ROOMS_NS}}}room")
             }
             await portal.call(actions.set_occupants, present)
+        elif kind == "message-moderated":
+            slug = element.get("room", "").partition("@")[0]
+            reason = element.findtext(f"{{{ROOMS_NS}}}reason") or ""
+            await portal.call(
+                actions.message_moderated_in_prosody,
+                slug,
+                element.get("by", ""),
+                element.get("author", ""),
+                reason,
+            )
 
 
 def _gone_from_prosody(state, room: ProsodyRoom | None, created_at) -> bool:

@@ -10,6 +10,7 @@ from slixmpp.xmlstream import ET
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
+from audit.models import AuditEntry
 from tests.rooms_helpers import MUC, PASSWORD, join, member, new_room, try_room_config
 from tests.xmpp_client import connect, eventually
 
@@ -150,6 +151,15 @@ def test_moderator_removes_a_message_for_everyone_and_from_the_archive(xmpp_serv
     assert tombstone.find(f"{{{MODERATE}}}moderated").get("by") == f"{room}/mod-olive"
     assert tombstones[0].get("from") == f"{room}/mod-pablo"
     assert kept_id != spam_id
+    # The portal's audit log has it, once, with who, whose message, where and why.
+    entry = eventually(lambda: AuditEntry.objects.filter(action="room.remove_message").first())
+    assert (entry.actor_name, entry.target, entry.room_slug, entry.reason) == (
+        "mod-olive",
+        "mod-pablo",
+        "agora",
+        "spam",
+    )
+    assert AuditEntry.objects.filter(action="room.remove_message").count() == 1
 
 
 def test_moderating_needs_a_message_of_that_room(xmpp_server, synced_db):
@@ -184,3 +194,46 @@ def test_the_muc_service_advertises_message_moderation(xmpp_server, synced_db):
             client.disconnect(wait=0)
 
     assert {MODERATE, MODERATE_0} <= asyncio.run(features())
+
+
+def test_clients_of_the_older_version_moderate_too(xmpp_server, synced_db):
+    owner = member(xmpp_server, "mod-tara")
+    member(xmpp_server, "mod-ugo")
+    new_room(owner, "kiosk")
+    eventually(lambda: try_room_config(xmpp_server, "mod-tara", "kiosk"))
+    room = f"kiosk@{MUC}"
+
+    async def scenario():
+        tara = await connect(xmpp_server, "mod-tara@localhost", PASSWORD)
+        ugo = await connect(xmpp_server, "mod-ugo@localhost", PASSWORD)
+        try:
+            inbox = Inbox(ugo, room)
+            assert await join(tara, "kiosk") is None
+            assert await join(ugo, "kiosk") is None
+            ugo.send_message(mto=room, mbody="rude words", mtype="groupchat")
+            spam_id = stanza_id_of(await inbox.first(with_body("rude words")))
+            iq = tara.make_iq_set(ito=room)
+            applied = ET.SubElement(iq.xml, f"{{{FASTEN}}}apply-to", {"id": spam_id})
+            moderate_0 = ET.SubElement(applied, f"{{{MODERATE_0}}}moderate")
+            ET.SubElement(moderate_0, f"{{{RETRACT_0}}}retract")
+            ET.SubElement(moderate_0, f"{{{MODERATE_0}}}reason").text = "language"
+            await iq.send(timeout=5)
+
+            def v0_notice(element):
+                found = element.find(f"{{{FASTEN}}}apply-to")
+                return found is not None and found.get("id") == spam_id
+
+            await inbox.first(v0_notice)
+            return [m.findtext("{jabber:client}body") for m in await archive_of(ugo, room)]
+        finally:
+            tara.disconnect(wait=0)
+            ugo.disconnect(wait=0)
+
+    assert "rude words" not in asyncio.run(scenario())
+    entry = eventually(lambda: AuditEntry.objects.filter(room_slug="kiosk").first())
+    assert (entry.action, entry.actor_name, entry.target, entry.reason) == (
+        "room.remove_message",
+        "mod-tara",
+        "mod-ugo",
+        "language",
+    )

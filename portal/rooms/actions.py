@@ -332,6 +332,22 @@ def room_gone_from_prosody(slug: str) -> bool:
     return bool(deleted)
 
 
+@transaction.atomic
+def message_moderated_in_prosody(slug: str, moderator_jid: str, author: str, reason: str):
+    """A moderator removed a message in a client (XEP-0425): an audit entry, no outbox row.
+
+    The moderator is named by their real address; people of this server are
+    linked to their account. The target is the message's author (nickname).
+    """
+    local, _at, domain = moderator_jid.partition("@")
+    actor = User.objects.filter(username=local).first() if domain == settings.XMPP_DOMAIN else None
+    entry = record(actor, "room.remove_message", author[:255], room_slug=slug, reason=reason)
+    if actor is None:
+        entry.actor_name = moderator_jid[:255]
+        entry.save(update_fields=["actor_name"])
+    return entry
+
+
 def set_occupants(present: dict[str, tuple[tuple[str, str, str], ...]]) -> None:
     """Record who is in each room now (nickname, real bare JID, role), as Prosody reports it."""
     for slug, occupants in present.items():

@@ -14,6 +14,11 @@
 -- Only occupants with the moderator role (or whose affiliation would give it)
 -- may moderate. The archived message is replaced by a tombstone carrying no
 -- text, and every occupant gets one notice in both versions' forms.
+--
+-- Every moderation, through either version, is reported to the bridge for the
+-- portal's audit log:
+--   <message-moderated xmlns="urn:chatboard:rooms:0" room by author reason?/>
+-- (`by` the moderator's real bare JID, `author` the message's nickname).
 
 local dt = require "util.datetime";
 local id = require "util.id";
@@ -25,6 +30,9 @@ local mod_muc = module:depends("muc");
 local valid_roles = module:require("muc/util").valid_roles;
 
 local archive = module:open_store("muc_log", "archive");
+local bridge_jid = jid_util.prep(module:get_option_string("chatboard_bridge_jid"));
+assert(bridge_jid, "chatboard_bridge_jid must be set to the bridge component's address");
+local xmlns_chatboard = "urn:chatboard:rooms:0";
 
 local xmlns_moderate = "urn:xmpp:message-moderate:1";
 local xmlns_retract = "urn:xmpp:message-retract:1";
@@ -107,3 +115,24 @@ module:hook("iq-set/bare/" .. xmlns_moderate .. ":moderate", function(event)
 	origin.send(st.reply(stanza));
 	return true;
 end);
+
+-- Both versions' notices carry <apply-to><moderated by/></apply-to>: report
+-- each once, whichever module made it. The archive still knows the author's
+-- nickname (the tombstone keeps the original sender).
+module:hook("muc-broadcast-message", function(event)
+	local room, stanza = event.room, event.stanza;
+	if stanza.attr.from ~= room.jid then return; end
+	local applied = stanza:get_child("apply-to", xmlns_fasten);
+	local moderated = applied and applied:get_child("moderated", xmlns_moderate_0);
+	if not moderated then return; end
+	local moderator = room:get_occupant_by_nick(moderated.attr.by);
+	local original = archive:get(jid_util.node(room.jid), applied.attr.id);
+	local report = st.stanza("message-moderated", {
+		xmlns = xmlns_chatboard; room = room.jid;
+		by = moderator and moderator.bare_jid or moderated.attr.by;
+		author = original and jid_util.resource(original.attr.from) or "";
+	});
+	local reason = moderated:get_child_text("reason");
+	if reason then report:text_tag("reason", reason); end
+	module:send(st.message({ from = module.host, to = bridge_jid, type = "normal" }):add_child(report));
+end, 2);
