@@ -67,8 +67,9 @@ class RoomSync:
 
         Roles are transient, so there is no state to converge on: a change is
         sent while it is pending and not too old, then marked applied; a
-        replayed row finds nothing pending. Prosody's side is idempotent too
-        (a role already held is no change), so a crash between the two is safe.
+        replayed row finds nothing pending. Prosody's side is idempotent too (a
+        role already held is no change); only a bridge that dies between the
+        two sends the change again, within seconds, when the row is retried.
         """
         from rooms import actions
         from rooms.xmpp_state import pending_role_change

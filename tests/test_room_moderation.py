@@ -275,6 +275,44 @@ def test_a_kick_that_waited_too_long_is_dropped_not_applied(xmpp_server, synced_
     assert RoleChange.objects.get(pk=change_id).state == RoleChange.State.EXPIRED
 
 
+def test_a_replayed_kick_does_not_kick_again(xmpp_server, synced_db):
+    owner = member(xmpp_server, "replay-rita")
+    member(xmpp_server, "replay-sam")
+    new_room(owner, "cellar")
+    eventually(lambda: try_room_config(xmpp_server, "replay-rita", "cellar"))
+    room = f"cellar@{MUC}"
+
+    def replay(change_id):
+        with transaction.atomic():
+            enqueue("occupant", str(change_id))
+
+    def all_applied():
+        pending = OutboxEntry.objects.filter(topic="occupant", state=OutboxEntry.State.PENDING)
+        return not pending.exists()
+
+    async def scenario():
+        sam = await connect(xmpp_server, "replay-sam@localhost", PASSWORD)
+        try:
+            first = Removal(sam, room)
+            assert await join(sam, "cellar", nick="Sam") is None
+            await asyncio.to_thread(eventually, lambda: shown_in_room(owner, "cellar", "Sam"), 5)
+            await asyncio.to_thread(
+                occupant_action, owner, "cellar", "replay-sam@localhost", "kick"
+            )
+            await asyncio.wait_for(first.told, 5)
+            again = Removal(sam, room)
+            assert await join(sam, "cellar", nick="Sam") is None
+            change_id = await asyncio.to_thread(lambda: RoleChange.objects.get().pk)
+            await asyncio.to_thread(replay, change_id)
+            await asyncio.to_thread(eventually, all_applied, 5)
+            await asyncio.sleep(0.3)
+            return again.told.done()
+        finally:
+            sam.disconnect(wait=0)
+
+    assert asyncio.run(scenario()) is False
+
+
 def test_only_moderators_act_on_people_and_only_with_a_csrf_token(xmpp_server, synced_db):
     owner = member(xmpp_server, "perm-pia")
     admin = member(xmpp_server, "perm-abe")
