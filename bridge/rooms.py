@@ -149,7 +149,17 @@ class RoomSync:
         kind = element.tag.partition("}")[2]
         if kind == "room" and element.get("event") == "changed":
             room = parse_room(element)
-            outcome = await portal.call(actions.room_changed_in_prosody, room.state)
+            changes = [
+                (
+                    item.get("actor", ""),
+                    item.get("jid", ""),
+                    item.get("previous", "none"),
+                    item.get("affiliation", "none"),
+                    item.findtext(f"{{{ROOMS_NS}}}reason") or "",
+                )
+                for item in element.findall(f"{{{ROOMS_NS}}}affiliation-changed")
+            ]
+            outcome = await portal.call(actions.room_changed_in_prosody, room.state, None, changes)
             log.info("room %s changed in Prosody: %s in the portal", room.slug, outcome)
         elif kind == "destroyed":
             slug = element.get("jid", "").partition("@")[0]

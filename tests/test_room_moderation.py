@@ -232,6 +232,13 @@ def test_a_ban_made_from_a_client_shows_in_the_portal(xmpp_server, synced_db):
 
     eventually(banned_in_portal, timeout=5)
     assert "cban-dan" in owner.get("/rooms/porch/members/").content.decode()
+    entry = AuditEntry.objects.get(action="room.ban")
+    assert (entry.actor_name, entry.target, entry.room_slug, entry.reason) == (
+        "cban-cleo",
+        "cban-dan",
+        "porch",
+        "spam",
+    )
 
 
 def test_a_kick_that_waited_too_long_is_dropped_not_applied(xmpp_server, synced_db):

@@ -155,7 +155,7 @@ def _record_affiliation(actor, room: Room, target: str, old_kind, new_kind, reas
         action = "room.unban"
     else:
         action = f"room.make_{new_kind or 'none'}"
-    record(actor, action, target, room_slug=room.slug, reason=reason)
+    return record(actor, action, target, room_slug=room.slug, reason=reason)
 
 
 # ---------- People in the room: kicks, voice, moderators, bans ----------
@@ -281,11 +281,13 @@ def _fields_from_state(state) -> dict:
 
 
 @transaction.atomic
-def room_changed_in_prosody(state, creator_jid: str | None = None) -> str:
+def room_changed_in_prosody(state, creator_jid: str | None = None, changes=()) -> str:
     """Mirror a room as Prosody has it (made or changed from a client). No outbox row.
 
     While portal changes to the room wait in the outbox, the portal's version
     wins: the bridge is about to send it, so the Prosody event is ignored.
+    `changes` are the affiliation changes people made from clients, as
+    (actor JID, target JID, previous, new, reason): they go to the audit log.
     """
     if not _valid_slug(state.slug):
         log.warning("room %s cannot be shown in the portal: bad address", state.slug)
@@ -303,7 +305,24 @@ def room_changed_in_prosody(state, creator_jid: str | None = None) -> str:
             setattr(room, name, value)
         room.save()
     _mirror_affiliations(room, state.local_affiliations())
+    for actor_jid, target_jid, previous, new, reason in changes:
+        target = target_jid.removesuffix(f"@{settings.XMPP_DOMAIN}")
+        new_kind = None if new == "none" else new
+        old_kind = None if previous == "none" else previous
+        actor = _user_at(actor_jid)
+        entry = _record_affiliation(actor, room, target, old_kind, new_kind, reason)
+        if actor is None:
+            entry.actor_name = actor_jid[:255]
+            entry.save(update_fields=["actor_name"])
     return "created" if created else "updated"
+
+
+def _user_at(jid: str):
+    """The account of this server at a bare JID, if there is one."""
+    local, _at, domain = jid.partition("@")
+    if domain != settings.XMPP_DOMAIN:
+        return None
+    return User.objects.filter(username=local).first()
 
 
 def _mirror_affiliations(room: Room, wanted: dict[str, str]) -> None:
@@ -339,8 +358,7 @@ def message_moderated_in_prosody(slug: str, moderator_jid: str, author: str, rea
     The moderator is named by their real address; people of this server are
     linked to their account. The target is the message's author (nickname).
     """
-    local, _at, domain = moderator_jid.partition("@")
-    actor = User.objects.filter(username=local).first() if domain == settings.XMPP_DOMAIN else None
+    actor = _user_at(moderator_jid)
     entry = record(actor, "room.remove_message", author[:255], room_slug=slug, reason=reason)
     if actor is None:
         entry.actor_name = moderator_jid[:255]

@@ -14,7 +14,9 @@
 --
 -- Changes made from XMPP clients go the other way, as messages to the bridge:
 --   <room event="changed" creator?>...state...</room>   created, configured
---       or affiliations changed by a client;
+--       or affiliations changed by a client (each affiliation change made by
+--       a person also as <affiliation-changed jid affiliation previous actor>
+--       with its <reason/>, for the audit log);
 --   <destroyed jid/>                                    destroyed by a client
 --       or, for a temporary room, dropped when its last occupant left;
 --   <occupants><room jid count/>...</occupants>         who is in the room
@@ -354,7 +356,14 @@ local function flush_changed()
 		if room and not room._data.destroyed then
 			if room:get_persistent() then room:save(true); end -- also rooms made from defaults
 			refresh_bookmarks(room); -- the name may have changed
-			tell_bridge(room_state(room, "room", { event = "changed", creator = info.creator }));
+			local state = room_state(room, "room", { event = "changed", creator = info.creator });
+			for _, change in ipairs(info.changes or {}) do
+				state:tag("affiliation-changed", { jid = change.jid, affiliation = change.affiliation,
+					previous = change.previous, actor = change.actor });
+				if change.reason then state:text_tag("reason", change.reason); end
+				state:up();
+			end
+			tell_bridge(state);
 		end
 	end
 end
@@ -368,6 +377,7 @@ local function room_changed(room, creator)
 		flush_scheduled = true;
 		module:add_timer(0, flush_changed);
 	end
+	return info;
 end
 
 module:hook("muc-room-created", function(event)
@@ -380,7 +390,13 @@ module:hook("muc-config-submitted", function(event)
 end);
 
 module:hook("muc-set-affiliation", function(event)
-	room_changed(event.room);
+	local info = room_changed(event.room);
+	-- Who did it and why, for the portal's audit log (the state says what is now).
+	if info and type(event.actor) == "string" then
+		info.changes = info.changes or {};
+		table.insert(info.changes, { jid = event.jid, affiliation = event.affiliation,
+			previous = event.previous_affiliation, actor = jid_util.bare(event.actor), reason = event.reason });
+	end
 end);
 
 module:hook("muc-room-destroyed", function(event)
