@@ -46,6 +46,7 @@ def test_staff_read_every_entry_and_filter_them(moderated_rooms):
     _staff, staff = person("stella", is_staff=True)
     everything = staff.get("/audit/")
     assert everything.status_code == 200
+    assert 'href="/audit/"' in staff.get("/rooms/").content.decode()  # in the staff's menu
     assert rows(everything).count("<tr>") == 4
     bans = staff.get("/audit/", {"action": "room.ban"})
     assert rows(bans).count("<tr>") == 2 and "troll" in rows(bans) and "milo" not in rows(bans)
@@ -91,6 +92,7 @@ def test_members_strangers_and_visitors_read_no_entries(moderated_rooms):
     _stranger, stranger = person("sid")
     assert milo.get("/rooms/cafe/audit/").status_code == 403
     assert milo.get("/audit/").status_code == 403
+    assert 'href="/audit/"' not in milo.get("/rooms/").content.decode()
     assert stranger.get("/rooms/cafe/audit/").status_code == 403
     assert stranger.get("/audit/").status_code == 403
     Room.objects.filter(slug="pub").update(visibility=Room.Visibility.PRIVATE)
