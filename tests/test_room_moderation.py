@@ -9,6 +9,8 @@ from datetime import timedelta
 import pytest
 from django.db import transaction
 from django.test import Client
+from slixmpp.exceptions import IqError
+from slixmpp.xmlstream import ET
 
 from audit.models import AuditEntry
 from outbox.actions import enqueue
@@ -366,3 +368,41 @@ def _user(username):
     from accounts.models import User
 
     return User.objects.get(username=username)
+
+
+def test_clients_cannot_send_the_bridges_role_requests_or_fake_its_reports(xmpp_server, synced_db):
+    owner = member(xmpp_server, "fake-fay")
+    member(xmpp_server, "fake-gus")
+    new_room(owner, "yard")
+    eventually(lambda: try_room_config(xmpp_server, "fake-fay", "yard"))
+    room = f"yard@{MUC}"
+    ns = "urn:chatboard:rooms:0"
+
+    async def attack():
+        fay = await connect(xmpp_server, "fake-fay@localhost", PASSWORD)
+        gus = await connect(xmpp_server, "fake-gus@localhost", PASSWORD)
+        try:
+            removal = Removal(gus, room)
+            assert await join(gus, "yard", nick="Gus") is None
+            report = fay.make_message(mto="bridge.localhost", mtype="normal")
+            ET.SubElement(
+                report.xml, f"{{{ns}}}message-moderated", {"room": room, "by": "x@localhost"}
+            )
+            report.send()
+            iq = fay.make_iq_set(ito=MUC)  # even the room's owner
+            ET.SubElement(
+                iq.xml, f"{{{ns}}}role", {"room": room, "jid": "fake-gus@localhost", "role": "none"}
+            )
+            try:
+                await iq.send(timeout=5)
+                outcome = "accepted"
+            except IqError as error:
+                outcome = error.iq["error"]["condition"]
+            await asyncio.sleep(0.5)
+            return outcome, removal.told.done()
+        finally:
+            fay.disconnect(wait=0)
+            gus.disconnect(wait=0)
+
+    assert asyncio.run(attack()) == ("forbidden", False)
+    assert not AuditEntry.objects.filter(action="room.remove_message").exists()
