@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from audit.labels import action_label
+
 
 class AuditFilterForm(forms.Form):
     """Narrow the log down; every field is optional and matched exactly (dates inclusive)."""
@@ -19,7 +21,8 @@ class AuditFilterForm(forms.Form):
     def __init__(self, *args, entries, **kwargs):
         super().__init__(*args, **kwargs)
         actions = entries.order_by("action").values_list("action", flat=True).distinct()
-        self.fields["action"].choices = [("", _("any")), *((a, a) for a in actions)]
+        labelled = ((action, action_label(action)) for action in actions)
+        self.fields["action"].choices = [("", _("any")), *labelled]
 
     def clean(self):
         cleaned = super().clean()

@@ -48,6 +48,9 @@ def test_staff_read_every_entry_and_filter_them(moderated_rooms):
     assert everything.status_code == 200
     assert 'href="/audit/"' in staff.get("/rooms/").content.decode()  # in the staff's menu
     assert rows(everything).count("<tr>") == 4
+    assert "banned from the room" in rows(everything)
+    russian = staff.get("/audit/", HTTP_ACCEPT_LANGUAGE="ru")
+    assert "заблокировал в комнате" in rows(russian)
     bans = staff.get("/audit/", {"action": "room.ban"})
     assert rows(bans).count("<tr>") == 2 and "troll" in rows(bans) and "milo" not in rows(bans)
     by_owner = staff.get("/audit/", {"actor": "PAVEL", "room": "pub"})
