@@ -148,7 +148,7 @@ def _change_affiliation(room: Room, user: User, current, new_kind: str | None) -
     return True
 
 
-def _record_affiliation(actor, room: Room, target: str, old_kind, new_kind, reason: str) -> None:
+def _record_affiliation(actor, room: Room, target: str, old_kind, new_kind, reason: str):
     if new_kind == Kind.OUTCAST:
         action = "room.ban"
     elif old_kind == Kind.OUTCAST and new_kind is None:
@@ -165,13 +165,13 @@ class ModerationRefused(Exception):
     """The actor may not do this to this occupant, or the occupant is not there."""
 
 
-# (role before, role after) -> the audit log's name for it
+# The new role -> the audit log's name for the change ("participant" depends on
+# the role before: voice given back, or the moderator role taken away).
 ROLE_ACTIONS = {
     "none": "room.kick",
     "visitor": "room.revoke_voice",
     "moderator": "room.grant_moderator",
 }
-OCCUPANT_ACTIONS = ("kick", "ban", "voice", "mute", "op", "deop")
 _ROLE_FOR = {"kick": "none", "voice": "participant", "mute": "visitor", "op": "moderator"}
 _WEIGHT = {Kind.OWNER: 3, Kind.ADMIN: 2, Kind.MEMBER: 1, None: 0, Kind.OUTCAST: -1}
 
@@ -222,7 +222,7 @@ def moderate_occupant(room: Room, actor: User, rights, jid: str, what: str, reas
     )
     enqueue(OCCUPANT_TOPIC, str(change.pk))
     action = ROLE_ACTIONS.get(new_role)
-    if action is None:  # participant: voice back, or the moderator role taken away
+    if action is None:
         action = "room.revoke_moderator" if current == "moderator" else "room.grant_voice"
     record(actor, action, jid, room_slug=room.slug, reason=reason)
 
