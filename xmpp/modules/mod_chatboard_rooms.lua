@@ -437,7 +437,19 @@ local function occupants_changed(event)
 	end
 end
 
+-- Role changes (voice, moderator) are announced by presence only; other
+-- presence updates (status, away) are not worth a report.
+local reported_roles = {}; -- occupant's room nick JID -> role last seen
+
 module:hook("muc-occupant-joined", occupants_changed);
-module:hook("muc-occupant-left", occupants_changed);
--- Role changes (voice, moderator) are announced by presence only.
-module:hook("muc-broadcast-presence", occupants_changed);
+module:hook("muc-occupant-left", function(event)
+	reported_roles[event.nick] = nil;
+	occupants_changed(event);
+end);
+module:hook("muc-broadcast-presence", function(event)
+	local occupant = event.occupant;
+	if not occupant or reported_roles[occupant.nick] == occupant.role then return; end
+	local known = reported_roles[occupant.nick] ~= nil;
+	reported_roles[occupant.nick] = occupant.role;
+	if known then occupants_changed(event); end -- a join is reported by muc-occupant-joined
+end);
