@@ -5,6 +5,7 @@ import asyncio
 from contextlib import AsyncExitStack
 
 import pytest
+from slixmpp import JID
 from slixmpp.exceptions import IqError
 from slixmpp.xmlstream import ET
 from slixmpp.xmlstream.handler import Callback
@@ -237,3 +238,47 @@ def test_clients_of_the_older_version_moderate_too(xmpp_server, synced_db):
         "mod-ugo",
         "language",
     )
+
+
+def test_slixmpps_own_moderation_call_works_with_the_messages_own_id(xmpp_server, synced_db):
+    """slixmpp's integration test names the message by its id attribute, not its
+    stanza-id: accepted when only one recent message of the room has that id."""
+    owner = member(xmpp_server, "mod-vic")
+    member(xmpp_server, "mod-wes")
+    new_room(owner, "arcade")
+    eventually(lambda: try_room_config(xmpp_server, "mod-vic", "arcade"))
+    room = f"arcade@{MUC}"
+
+    async def scenario():
+        vic = await connect(xmpp_server, "mod-vic@localhost", PASSWORD)
+        wes = await connect(xmpp_server, "mod-wes@localhost", PASSWORD)
+        try:
+            for client in (vic, wes):
+                client.register_plugin("xep_0425")
+            inbox = Inbox(vic, room)
+            assert await join(vic, "arcade") is None
+            assert await join(wes, "arcade") is None
+            moderated = asyncio.get_running_loop().create_future()
+            wes.add_event_handler("moderated_message", moderated.set_result)
+            unique = wes.make_message(mto=room, mbody="once", mtype="groupchat")
+            unique["id"] = "wes-1"
+            unique.send()
+            for body in ("twice", "twice again"):  # two messages with one id
+                twin = wes.make_message(mto=room, mbody=body, mtype="groupchat")
+                twin["id"] = "wes-twin"
+                twin.send()
+            received = await inbox.first(with_body("once"))
+            await inbox.first(with_body("twice again"))
+            await vic.plugin["xep_0425"].moderate(JID(room), id="wes-1", reason="bad", timeout=5)
+            notice = await asyncio.wait_for(moderated, 5)
+            with pytest.raises(IqError) as ambiguous:
+                await vic.plugin["xep_0425"].moderate(JID(room), id="wes-twin", timeout=5)
+            return stanza_id_of(received), notice, ambiguous.value.iq["error"]["condition"]
+        finally:
+            vic.disconnect(wait=0)
+            wes.disconnect(wait=0)
+
+    stanza_id, notice, ambiguous = asyncio.run(scenario())
+    assert notice["retract"]["id"] == stanza_id
+    assert notice["apply_to"]["id"] == stanza_id
+    assert ambiguous == "item-not-found"

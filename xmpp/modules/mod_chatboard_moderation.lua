@@ -33,6 +33,7 @@ local archive = module:open_store("muc_log", "archive");
 local bridge_jid = jid_util.prep(module:get_option_string("chatboard_bridge_jid"));
 assert(bridge_jid, "chatboard_bridge_jid must be set to the bridge component's address");
 local xmlns_chatboard = "urn:chatboard:rooms:0";
+local recent_messages = module:get_option_number("chatboard_moderation_lookback", 100);
 
 local xmlns_moderate = "urn:xmpp:message-moderate:1";
 local xmlns_retract = "urn:xmpp:message-retract:1";
@@ -81,6 +82,23 @@ local function notice(room, stanza_id, by, reason)
 	return message:reset();
 end
 
+-- XEP-0425 names the message by its stanza-id, but some clients send the
+-- message's own id attribute (slixmpp's integration test does). That is
+-- accepted when exactly one of the room's latest messages carries it; two
+-- (ids are chosen by senders) are refused rather than guessed between.
+local function find_by_message_id(room_node, message_id)
+	local items = archive:find(room_node, { reverse = true; limit = recent_messages });
+	if not items then return nil; end
+	local found_key, found;
+	for key, item in items do
+		if item.attr.id == message_id then
+			if found_key then return nil; end
+			found_key, found = key, item;
+		end
+	end
+	return found_key, found;
+end
+
 module:hook("iq-set/bare/" .. xmlns_moderate .. ":moderate", function(event)
 	local stanza, origin = event.stanza, event.origin;
 	local request = stanza.tags[1];
@@ -98,20 +116,24 @@ module:hook("iq-set/bare/" .. xmlns_moderate .. ":moderate", function(event)
 		origin.send(st.error_reply(stanza, "auth", "forbidden", "You need a role of at least 'moderator'"));
 		return true;
 	end
-	local room_node = jid_util.node(room.jid);
-	local original, err = archive:get(room_node, request.attr.id);
+	local room_node, stanza_id = jid_util.node(room.jid), request.attr.id;
+	local original, err = archive:get(room_node, stanza_id);
+	if not original and err == "item-not-found" then
+		local key, found = find_by_message_id(room_node, stanza_id);
+		if key then stanza_id, original = key, found; end
+	end
 	if not original then
 		local condition = err == "item-not-found" and "item-not-found" or "internal-server-error";
 		origin.send(st.error_reply(stanza, "cancel", condition));
 		return true;
 	end
 	local reason = request:get_child_text("reason");
-	if not archive:set(room_node, request.attr.id, tombstone(original, by, reason)) then
+	if not archive:set(room_node, stanza_id, tombstone(original, by, reason)) then
 		origin.send(st.error_reply(stanza, "wait", "internal-server-error"));
 		return true;
 	end
-	module:log("info", "Message %s in %s moderated by %s", request.attr.id, room.jid, stanza.attr.from);
-	room:broadcast_message(notice(room, request.attr.id, by, reason));
+	module:log("info", "Message %s in %s moderated by %s", stanza_id, room.jid, stanza.attr.from);
+	room:broadcast_message(notice(room, stanza_id, by, reason));
 	origin.send(st.reply(stanza));
 	return true;
 end);
