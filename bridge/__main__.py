@@ -37,7 +37,12 @@ async def main(reconcile_once: bool = False) -> None:
     accounts = AccountSync(ProsodyAccounts(component), config)
     profiles = ProfileSync(ProsodyProfiles(component), component)
     rooms = RoomSync(ProsodyRooms(component), config)
-    handlers = {"account": accounts.apply, "profile": profiles.apply, "room": rooms.apply}
+    handlers = {
+        "account": accounts.apply,
+        "profile": profiles.apply,
+        "room": rooms.apply,
+        "occupant": rooms.apply_role_change,
+    }
     consumer = OutboxConsumer(component, handlers, config.poll_interval)
     reconciler = Reconciler(component, [accounts, profiles, rooms], config.reconcile_interval)
 

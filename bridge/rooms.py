@@ -4,7 +4,8 @@ XMPP clients did to rooms.
 Portal -> Prosody: `apply(slug)` (the outbox handler for topic "room") sends
 the room's whole desired state, or destroys it; `reconcile()` repairs drift.
 Prosody -> portal: mod_chatboard_rooms sends messages for rooms created,
-configured or destroyed by clients and for occupant counts; they are applied
+configured or destroyed by clients, for occupants, and for messages moderators
+removed (for the audit log); they are applied
 in arrival order through rooms.actions' `*_in_prosody` functions, which write
 no outbox row, so nothing is echoed back.
 
@@ -44,7 +45,7 @@ class RoomSync:
         self.events: asyncio.Queue = asyncio.Queue()
         self._connected_before = False
         component = prosody.component
-        for tag in ("room", "destroyed", "occupants"):
+        for tag in ("room", "destroyed", "occupants", "message-moderated"):
             # slixmpp's "message" event only covers messages with a body.
             path = f"{{{component.default_ns}}}message/{{{ROOMS_NS}}}{tag}"
             component.register_handler(Callback(f"rooms-{tag}", MatchXPath(path), self._on_message))
@@ -60,6 +61,24 @@ class RoomSync:
             await self.prosody.destroy_room(f"{slug}@{self.config.muc_domain}", DELETED_REASON)
         else:
             await self.prosody.set_room(state)
+
+    async def apply_role_change(self, key: str) -> None:
+        """The outbox handler for topic "occupant": one RoleChange, applied once.
+
+        Roles are transient, so there is no state to converge on: a change is
+        sent while it is pending and not too old, then marked applied; a
+        replayed row finds nothing pending. Prosody's side is idempotent too (a
+        role already held is no change); only a bridge that dies between the
+        two sends the change again, within seconds, when the row is retried.
+        """
+        from rooms import actions
+        from rooms.xmpp_state import pending_role_change
+
+        request = await portal.call(pending_role_change, int(key))
+        if request is None:
+            return
+        await self.prosody.set_role(request)
+        await portal.call(actions.role_change_applied, request.change_id)
 
     async def reconcile(self) -> RoomsReport:
         from rooms import actions
@@ -130,7 +149,17 @@ class RoomSync:
         kind = element.tag.partition("}")[2]
         if kind == "room" and element.get("event") == "changed":
             room = parse_room(element)
-            outcome = await portal.call(actions.room_changed_in_prosody, room.state)
+            changes = [
+                (
+                    item.get("actor", ""),
+                    item.get("jid", ""),
+                    item.get("previous", "none"),
+                    item.get("affiliation", "none"),
+                    item.findtext(f"{{{ROOMS_NS}}}reason") or "",
+                )
+                for item in element.findall(f"{{{ROOMS_NS}}}affiliation-changed")
+            ]
+            outcome = await portal.call(actions.room_changed_in_prosody, room.state, None, changes)
             log.info("room %s changed in Prosody: %s in the portal", room.slug, outcome)
         elif kind == "destroyed":
             slug = element.get("jid", "").partition("@")[0]
@@ -142,6 +171,16 @@ class RoomSync:
                 for item in element.findall(f"{{{ROOMS_NS}}}room")
             }
             await portal.call(actions.set_occupants, present)
+        elif kind == "message-moderated":
+            slug = element.get("room", "").partition("@")[0]
+            reason = element.findtext(f"{{{ROOMS_NS}}}reason") or ""
+            await portal.call(
+                actions.message_moderated_in_prosody,
+                slug,
+                element.get("by", ""),
+                element.get("author", ""),
+                reason,
+            )
 
 
 def _gone_from_prosody(state, room: ProsodyRoom | None, created_at) -> bool:

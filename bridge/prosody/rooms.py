@@ -19,8 +19,8 @@ class ProsodyRoom:
     state: object | None  # rooms.xmpp_state.RoomState; None for a tombstone
     destroyed_at: float | None = None
     occupants: int = 0
-    # Who is in the room now: (nickname, real bare JID) pairs.
-    present: tuple[tuple[str, str], ...] = ()
+    # Who is in the room now: (nickname, real bare JID, role).
+    present: tuple[tuple[str, str, str], ...] = ()
 
 
 def _flag(element: ET.Element, name: str) -> bool:
@@ -59,9 +59,10 @@ def parse_room(element: ET.Element) -> ProsodyRoom:
     )
 
 
-def parse_occupants(element: ET.Element) -> tuple[tuple[str, str], ...]:
+def parse_occupants(element: ET.Element) -> tuple[tuple[str, str, str], ...]:
+    """(nickname, real bare JID, role) of everyone in the room."""
     return tuple(
-        (item.get("nick") or "", item.get("jid") or "")
+        (item.get("nick") or "", item.get("jid") or "", item.get("role") or "participant")
         for item in element.findall(f"{{{ROOMS_NS}}}occupant")
     )
 
@@ -102,6 +103,17 @@ class ProsodyRooms:
         element = ET.Element(f"{{{ROOMS_NS}}}destroy", {"jid": jid})
         ET.SubElement(element, f"{{{ROOMS_NS}}}reason").text = reason
         return changed(await self._send("set", element), ROOMS_NS)
+
+    async def set_role(self, request) -> bool:
+        """Give everyone at the request's JID the role in the room (none: kicked)."""
+        element = ET.Element(
+            f"{{{ROOMS_NS}}}role",
+            {"room": request.room_jid, "jid": request.jid, "role": request.role},
+        )
+        if request.reason:
+            ET.SubElement(element, f"{{{ROOMS_NS}}}reason").text = request.reason
+        what = f"role of {request.jid} in {request.room_jid}"
+        return changed(await send_iq(self.component, self.host, "set", element, what), ROOMS_NS)
 
     async def list_rooms(self) -> dict[str, ProsodyRoom]:
         reply = await self._send("get", ET.Element(f"{{{ROOMS_NS}}}list"))

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from audit.labels import action_label
+
 
 class AuditEntry(models.Model):
     """One moderation or administration action: who did what to whom, when and why.
@@ -37,3 +39,7 @@ class AuditEntry(models.Model):
     def __str__(self):
         where = f" in {self.room_slug}" if self.room_slug else ""
         return f"{self.actor_name or '-'} {self.action} {self.target}{where}"
+
+    @property
+    def action_label(self) -> str:
+        return action_label(self.action)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("rooms/", include("rooms.urls")),
     path("staff/people/", include("accounts.urls")),
     path("", include("invites.urls")),
+    path("audit/", include("audit.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("", include("profiles.urls")),

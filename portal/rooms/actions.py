@@ -8,18 +8,23 @@ Prosody (rooms made or changed by XMPP clients) are applied with the
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
+from audit.actions import record
 from outbox.actions import enqueue
 from outbox.models import OutboxEntry
 from profiles.text import clean_text
-from rooms.models import Affiliation, RemoteAffiliation, Room
+from rooms.models import Affiliation, RemoteAffiliation, RoleChange, Room
 
 log = logging.getLogger(__name__)
 
 ROOM_TOPIC = "room"
+OCCUPANT_TOPIC = "occupant"
 Kind = Affiliation.Kind
 
 
@@ -81,7 +86,7 @@ def check_affiliation_change(room: Room, actor_kind, target_kind, new_kind, self
 
 
 @transaction.atomic
-def set_affiliation(room: Room, actor, user: User, new_kind: str | None) -> None:
+def set_affiliation(room: Room, actor, user: User, new_kind: str | None, reason="") -> None:
     """Make <user> owner/admin/member/outcast of the room, or nothing (None).
 
     `actor` None is staff acting through the admin: no XEP-0045 restriction.
@@ -91,11 +96,12 @@ def set_affiliation(room: Room, actor, user: User, new_kind: str | None) -> None
     if actor is not None:
         actor_kind = affiliation_of(room, actor)
         check_affiliation_change(room, actor_kind, target_kind, new_kind, actor.pk == user.pk)
-    _change_affiliation(room, user, current, new_kind)
+    if _change_affiliation(room, user, current, new_kind):
+        _record_affiliation(actor, room, user.get_username(), target_kind, new_kind, reason)
 
 
 @transaction.atomic
-def set_remote_affiliation(room: Room, actor, jid: str, new_kind: str | None) -> None:
+def set_remote_affiliation(room: Room, actor, jid: str, new_kind: str | None, reason="") -> None:
     """Make someone of another server (bare JID) owner/admin/member/outcast, or nothing.
 
     Same rules as for local users; `actor` None is staff. A removed JID stays
@@ -114,6 +120,7 @@ def set_remote_affiliation(room: Room, actor, jid: str, new_kind: str | None) ->
         current.kind = new_kind or released
         current.save(update_fields=["kind"])
     sync_room(room.slug)
+    _record_affiliation(actor, room, jid, target_kind, new_kind, reason)
 
 
 @transaction.atomic
@@ -127,9 +134,9 @@ def leave_room(room: Room, user: User) -> None:
     _change_affiliation(room, user, current, None)
 
 
-def _change_affiliation(room: Room, user: User, current, new_kind: str | None) -> None:
+def _change_affiliation(room: Room, user: User, current, new_kind: str | None) -> bool:
     if new_kind == (current.kind if current else None):
-        return
+        return False
     if new_kind is None:
         current.delete()
     elif current is None:
@@ -138,6 +145,109 @@ def _change_affiliation(room: Room, user: User, current, new_kind: str | None) -
         current.kind = new_kind
         current.save(update_fields=["kind"])
     sync_room(room.slug)
+    return True
+
+
+def _record_affiliation(actor, room: Room, target: str, old_kind, new_kind, reason: str):
+    if new_kind == Kind.OUTCAST:
+        action = "room.ban"
+    elif old_kind == Kind.OUTCAST and new_kind is None:
+        action = "room.unban"
+    else:
+        action = f"room.make_{new_kind or 'none'}"
+    return record(actor, action, target, room_slug=room.slug, reason=reason)
+
+
+# ---------- People in the room: kicks, voice, moderators, bans ----------
+
+
+class ModerationRefused(Exception):
+    """The actor may not do this to this occupant, or the occupant is not there."""
+
+
+# The new role -> the audit log's name for the change ("participant" depends on
+# the role before: voice given back, or the moderator role taken away).
+ROLE_ACTIONS = {
+    "none": "room.kick",
+    "visitor": "room.revoke_voice",
+    "moderator": "room.grant_moderator",
+}
+_ROLE_FOR = {"kick": "none", "voice": "participant", "mute": "visitor", "op": "moderator"}
+_WEIGHT = {Kind.OWNER: 3, Kind.ADMIN: 2, Kind.MEMBER: 1, None: 0, Kind.OUTCAST: -1}
+
+
+def _affiliation_of_jid(room: Room, jid: str) -> str | None:
+    local, _at, domain = jid.partition("@")
+    if domain == settings.XMPP_DOMAIN:
+        found = room.affiliations.filter(user__username=local)
+    else:
+        found = room.remote_affiliations.filter(jid=jid).exclude(kind=RemoteAffiliation.RELEASED)
+    return found.values_list("kind", flat=True).first()
+
+
+def _occupant_role(room: Room, jid: str) -> str | None:
+    """The target's role now (their highest, if they are in under several nicknames)."""
+    roles = [
+        entry[2] if len(entry) > 2 else "participant" for entry in room.occupants if entry[1] == jid
+    ]
+    order = ["visitor", "participant", "moderator"]
+    return max(roles, key=lambda role: order.index(role) if role in order else 0, default=None)
+
+
+@transaction.atomic
+def moderate_occupant(room: Room, actor: User, rights, jid: str, what: str, reason: str) -> None:
+    """Kick, ban, give or take voice or the moderator role, for the person at `jid`.
+
+    `rights` are the actor's (rooms.access.room_rights). The rules are Prosody's
+    (XEP-0045 sections 8 and 9): nobody acts on someone of a higher affiliation,
+    and only owners and admins ban or touch the moderator role. Bans are
+    affiliations (room state); the rest are RoleChange events.
+    """
+    actor_jid = f"{actor.get_username()}@{settings.XMPP_DOMAIN}"
+    if jid == actor_jid:
+        raise ModerationRefused(_("You cannot do this to yourself."))
+    target_kind = _affiliation_of_jid(room, jid)
+    if _WEIGHT.get(rights.kind, 0) < _WEIGHT.get(target_kind, 0):
+        raise ModerationRefused(_("%(jid)s has a higher affiliation than you.") % {"jid": jid})
+    if what == "ban":
+        return _ban(room, actor, rights, jid, reason)
+    current = _occupant_role(room, jid)
+    if current is None:
+        raise ModerationRefused(_("%(jid)s is not in the room.") % {"jid": jid})
+    new_role = "participant" if what == "deop" else _ROLE_FOR[what]
+    if "moderator" in (current, new_role) and not rights.can_ban_and_appoint:
+        raise ModerationRefused(_("Only owners and admins can give or take the moderator role."))
+    change = RoleChange.objects.create(
+        room=room, jid=jid, role=new_role, reason=reason, actor=actor
+    )
+    enqueue(OCCUPANT_TOPIC, str(change.pk))
+    action = ROLE_ACTIONS.get(new_role)
+    if action is None:
+        action = "room.revoke_moderator" if current == "moderator" else "room.grant_voice"
+    record(actor, action, jid, room_slug=room.slug, reason=reason)
+
+
+def _ban(room: Room, actor: User, rights, jid: str, reason: str) -> None:
+    if not rights.can_ban_and_appoint:
+        raise ModerationRefused(_("Only owners and admins can ban."))
+    local, _at, domain = jid.partition("@")
+    try:
+        if domain != settings.XMPP_DOMAIN:
+            set_remote_affiliation(room, actor, jid, Kind.OUTCAST, reason)
+            return
+        user = User.objects.filter(username=local).first()
+        if user is None:
+            raise ModerationRefused(_("There is no user called %(name)s.") % {"name": local})
+        set_affiliation(room, actor, user, Kind.OUTCAST, reason)
+    except AffiliationRefused as refusal:
+        raise ModerationRefused(str(refusal)) from None
+
+
+def role_change_applied(change_id: int) -> None:
+    """The bridge applied it: replaying its outbox row does nothing more."""
+    RoleChange.objects.filter(pk=change_id, state=RoleChange.State.PENDING).update(
+        state=RoleChange.State.APPLIED, applied_at=timezone.now()
+    )
 
 
 def sync_pending(slug: str) -> bool:
@@ -171,11 +281,13 @@ def _fields_from_state(state) -> dict:
 
 
 @transaction.atomic
-def room_changed_in_prosody(state, creator_jid: str | None = None) -> str:
+def room_changed_in_prosody(state, creator_jid: str | None = None, changes=()) -> str:
     """Mirror a room as Prosody has it (made or changed from a client). No outbox row.
 
     While portal changes to the room wait in the outbox, the portal's version
     wins: the bridge is about to send it, so the Prosody event is ignored.
+    `changes` are the affiliation changes people made from clients, as
+    (actor JID, target JID, previous, new, reason): they go to the audit log.
     """
     if not _valid_slug(state.slug):
         log.warning("room %s cannot be shown in the portal: bad address", state.slug)
@@ -193,7 +305,24 @@ def room_changed_in_prosody(state, creator_jid: str | None = None) -> str:
             setattr(room, name, value)
         room.save()
     _mirror_affiliations(room, state.local_affiliations())
+    for actor_jid, target_jid, previous, new, reason in changes:
+        target = target_jid.removesuffix(f"@{settings.XMPP_DOMAIN}")
+        new_kind = None if new == "none" else new
+        old_kind = None if previous == "none" else previous
+        actor = _user_at(actor_jid)
+        entry = _record_affiliation(actor, room, target, old_kind, new_kind, reason)
+        if actor is None:
+            entry.actor_name = actor_jid[:255]
+            entry.save(update_fields=["actor_name"])
     return "created" if created else "updated"
+
+
+def _user_at(jid: str):
+    """The account of this server at a bare JID, if there is one."""
+    local, _at, domain = jid.partition("@")
+    if domain != settings.XMPP_DOMAIN:
+        return None
+    return User.objects.filter(username=local).first()
 
 
 def _mirror_affiliations(room: Room, wanted: dict[str, str]) -> None:
@@ -222,10 +351,25 @@ def room_gone_from_prosody(slug: str) -> bool:
     return bool(deleted)
 
 
-def set_occupants(present: dict[str, tuple[tuple[str, str], ...]]) -> None:
-    """Record who is in each room now, as Prosody reports it."""
+@transaction.atomic
+def message_moderated_in_prosody(slug: str, moderator_jid: str, author: str, reason: str):
+    """A moderator removed a message in a client (XEP-0425): an audit entry, no outbox row.
+
+    The moderator is named by their real address; people of this server are
+    linked to their account. The target is the message's author (nickname).
+    """
+    actor = _user_at(moderator_jid)
+    entry = record(actor, "room.remove_message", author[:255], room_slug=slug, reason=reason)
+    if actor is None:
+        entry.actor_name = moderator_jid[:255]
+        entry.save(update_fields=["actor_name"])
+    return entry
+
+
+def set_occupants(present: dict[str, tuple[tuple[str, str, str], ...]]) -> None:
+    """Record who is in each room now (nickname, real bare JID, role), as Prosody reports it."""
     for slug, occupants in present.items():
-        occupants = sorted([nick, jid] for nick, jid in occupants)
+        occupants = sorted(list(occupant) for occupant in occupants)
         Room.objects.filter(slug=slug).exclude(occupants=occupants).update(
             occupants=occupants, occupant_count=len(occupants)
         )

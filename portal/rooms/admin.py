@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from outbox.models import OutboxEntry
 from rooms import actions
-from rooms.models import Affiliation, Room
+from rooms.models import Affiliation, RoleChange, Room
 
 
 class AffiliationInline(admin.TabularInline):
@@ -74,3 +74,18 @@ class RoomAdmin(admin.ModelAdmin):
             for slug in queryset.values_list("slug", flat=True):
                 actions.sync_room(slug)
         self.message_user(request, _("Rooms queued for sync."), messages.SUCCESS)
+
+
+@admin.register(RoleChange)
+class RoleChangeAdmin(admin.ModelAdmin):
+    """Kicks and role changes and whether they reached Prosody (read only: they are events)."""
+
+    list_display = ("created_at", "room", "jid", "role", "state", "actor", "reason")
+    list_filter = ("state", "role")
+    search_fields = ("jid", "room__slug", "reason")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

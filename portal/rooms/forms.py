@@ -109,3 +109,26 @@ class AffiliationForm(forms.Form):
     def new_kind(self) -> str | None:
         value = self.cleaned_data["affiliation"]
         return None if value == "none" else value
+
+
+class OccupantActionForm(forms.Form):
+    """What a moderator does to someone in the room, from the room's page."""
+
+    ACTIONS = [
+        ("kick", _("Kick")),
+        ("ban", _("Ban")),
+        ("voice", _("Give voice")),
+        ("mute", _("Take voice")),
+        ("op", _("Make moderator")),
+        ("deop", _("Take moderator")),
+    ]
+
+    jid = forms.CharField(max_length=255)
+    action = forms.ChoiceField(choices=ACTIONS)
+    reason = forms.CharField(max_length=500, required=False)
+
+    def clean_jid(self):
+        return self.cleaned_data["jid"].strip().lower()
+
+    def clean_reason(self):
+        return clean_text(self.cleaned_data["reason"], multiline=False, max_length=500)

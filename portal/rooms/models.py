@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.validators import MinLengthValidator, RegexValidator
 from django.db import models
@@ -143,3 +145,47 @@ class RemoteAffiliation(models.Model):
 
 
 MEMBER_KINDS = (Affiliation.Kind.OWNER, Affiliation.Kind.ADMIN, Affiliation.Kind.MEMBER)
+
+
+class RoleChange(models.Model):
+    """A kick, or voice or the moderator role given or taken, for one person in a room.
+
+    Roles exist only while someone is in the room (XEP-0045), so this is an event
+    rather than state to converge on: the outbox row (topic "occupant", key this
+    row's id) has the bridge apply it while it is PENDING and mark it APPLIED, so
+    replaying the row does nothing. One the bridge could not apply within
+    `LIFETIME` (Prosody away for a while) EXPIRES instead: a kick applied an hour
+    late would hit someone who has since come back in good standing.
+    """
+
+    LIFETIME = timedelta(minutes=5)
+
+    class Role(models.TextChoices):
+        NONE = "none", _("kicked")
+        VISITOR = "visitor", _("visitor (no voice)")
+        PARTICIPANT = "participant", _("participant")
+        MODERATOR = "moderator", _("moderator")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        APPLIED = "applied", _("applied")
+        EXPIRED = "expired", _("expired")
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="role_changes")
+    # The person's real bare JID: all their sessions and nicknames at once.
+    jid = models.CharField(_("address"), max_length=255)
+    role = models.CharField(_("role"), max_length=12, choices=Role)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(max_length=8, choices=State, default=State.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("role change")
+        verbose_name_plural = _("role changes")
+
+    def __str__(self):
+        return f"{self.jid} {self.role} in {self.room}"

@@ -2,7 +2,8 @@
 
 Real addresses follow the room's own rule (XEP-0045 semi-anonymous rooms show
 them to moderators only), so the portal never reveals more than a client in the
-room would see.
+room would see. Each entry of Room.occupants is [nickname, real bare JID, role]
+(older rows have no role).
 """
 
 from dataclasses import dataclass
@@ -17,19 +18,18 @@ class Occupant:
     nick: str
     jid: str | None  # None when the viewer may not see real addresses
     username: str | None  # set for people of this server: their profile page
+    role: str = "participant"
 
 
-def visible_occupants(room: Room, viewer_kind: str | None) -> list[Occupant]:
-    shows_jids = room.real_jids_visible_to == Room.RealJids.ANYONE or viewer_kind in (
-        "owner",
-        "admin",
-    )
+def visible_occupants(room: Room, viewer_is_moderator: bool) -> list[Occupant]:
+    shows_jids = room.real_jids_visible_to == Room.RealJids.ANYONE or viewer_is_moderator
     local_suffix = f"@{settings.XMPP_DOMAIN}"
     occupants = []
-    for nick, jid in room.occupants:
+    for nick, jid, *rest in room.occupants:
+        role = rest[0] if rest else "participant"
         if not shows_jids:
-            occupants.append(Occupant(nick, None, None))
+            occupants.append(Occupant(nick, None, None, role))
             continue
         username = jid[: -len(local_suffix)] if jid.endswith(local_suffix) else None
-        occupants.append(Occupant(nick, jid, username))
+        occupants.append(Occupant(nick, jid, username, role))
     return occupants

@@ -10,4 +10,6 @@ urlpatterns = [
     path("<str:slug>/delete/", views.room_delete, name="room-delete"),
     path("<str:slug>/members/", views.room_members, name="room-members"),
     path("<str:slug>/leave/", views.room_leave, name="room-leave"),
+    path("<str:slug>/occupants/", views.room_occupant, name="room-occupant"),
+    path("<str:slug>/audit/", views.room_audit, name="room-audit"),
 ]

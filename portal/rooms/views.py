@@ -7,17 +7,22 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from audit.models import AuditEntry
+from audit.views import render_log
 from profiles.text import clean_text
 from rooms import actions
 from rooms.access import (
     access_room,
+    access_room_audit,
     access_room_for_delete,
     access_room_for_edit,
     access_room_for_members,
+    access_room_for_moderation,
     remote_affiliations,
+    room_rights,
     visible_rooms,
 )
-from rooms.forms import AffiliationForm, NewRoomForm, RoomSettingsForm
+from rooms.forms import AffiliationForm, NewRoomForm, OccupantActionForm, RoomSettingsForm
 from rooms.models import MEMBER_KINDS, Room
 from rooms.occupants import visible_occupants
 
@@ -56,14 +61,38 @@ def room_detail(request, slug):
     if kind not in ("owner", "admin"):
         affiliations = affiliations.filter(kind__in=MEMBER_KINDS)  # the ban list is for moderators
         remote = remote.filter(kind__in=MEMBER_KINDS)
+    rights = room_rights(request.user, room, kind)
     context = {
         "room": room,
         "kind": kind,
+        "rights": rights,
         "affiliations": affiliations,
         "remote_affiliations": remote,
-        "occupants": visible_occupants(room, kind),
+        "occupants": visible_occupants(room, rights.moderator),
     }
     return render(request, "rooms/detail.html", context)
+
+
+@login_required
+@require_POST
+def room_occupant(request, slug):
+    """A moderator kicks, bans, or gives or takes voice or the moderator role."""
+    room, rights = access_room_for_moderation(request.user, slug)
+    form = OccupantActionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose what to do and to whom."))
+        return redirect("room-detail", slug=room.slug)
+    jid, what, reason = (form.cleaned_data[name] for name in ("jid", "action", "reason"))
+    try:
+        actions.moderate_occupant(room, request.user, rights, jid, what, reason)
+    except actions.ModerationRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(
+            request,
+            _("Done: %(action)s %(jid)s.") % {"action": dict(form.ACTIONS)[what], "jid": jid},
+        )
+    return redirect("room-detail", slug=room.slug)
 
 
 @login_required
@@ -127,3 +156,12 @@ def room_leave(request, slug):
         return redirect("room-detail", slug=room.slug)
     messages.success(request, _("You left %(slug)s.") % {"slug": room.slug})
     return redirect("room-list")
+
+
+@login_required
+def room_audit(request, slug):
+    """The room's own entries of the audit log, for its owners."""
+    room = access_room_audit(request.user, slug)
+    # A later room with a deleted room's address does not inherit its log.
+    entries = AuditEntry.objects.filter(room_slug=room.slug, created_at__gte=room.created_at)
+    return render_log(request, entries, room=room)

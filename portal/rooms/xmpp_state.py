@@ -9,8 +9,9 @@ servers are Prosody's business.
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils import timezone
 
-from rooms.models import Affiliation, RemoteAffiliation, Room
+from rooms.models import Affiliation, RemoteAffiliation, RoleChange, Room
 
 
 @dataclass(frozen=True)
@@ -110,3 +111,30 @@ def room_sync_states() -> dict[str, object]:
         slug: (created_at, slug in pending)
         for slug, created_at in Room.objects.values_list("slug", "created_at")
     }
+
+
+@dataclass(frozen=True)
+class RoleRequest:
+    """A RoleChange as the bridge sends it to Prosody."""
+
+    change_id: int
+    room_jid: str
+    jid: str
+    role: str
+    reason: str
+
+
+def pending_role_change(change_id: int) -> RoleRequest | None:
+    """The role change to apply now; None once applied, or when it came too late.
+
+    A change older than RoleChange.LIFETIME is marked EXPIRED here, never applied.
+    """
+    change = RoleChange.objects.select_related("room").filter(pk=change_id).first()
+    if change is None or change.state != RoleChange.State.PENDING:
+        return None
+    if change.created_at < timezone.now() - RoleChange.LIFETIME:
+        RoleChange.objects.filter(pk=change_id, state=RoleChange.State.PENDING).update(
+            state=RoleChange.State.EXPIRED
+        )
+        return None
+    return RoleRequest(change.pk, change.room.jid, change.jid, change.role, change.reason)

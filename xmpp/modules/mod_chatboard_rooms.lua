@@ -14,10 +14,13 @@
 --
 -- Changes made from XMPP clients go the other way, as messages to the bridge:
 --   <room event="changed" creator?>...state...</room>   created, configured
---       or affiliations changed by a client;
+--       or affiliations changed by a client (each affiliation change made by
+--       a person also as <affiliation-changed jid affiliation previous actor>
+--       with its <reason/>, for the audit log);
 --   <destroyed jid/>                                    destroyed by a client
 --       or, for a temporary room, dropped when its last occupant left;
---   <occupants><room jid count/>...</occupants>         occupant counts.
+--   <occupants><room jid count/>...</occupants>         who is in the room
+--       (nickname, real bare JID, role), at most once per interval.
 -- Changes the bridge itself makes are not echoed back, so no loop can form.
 --
 -- Members (member, admin, owner) of the parent host get an autojoin bookmark
@@ -124,13 +127,13 @@ local function count_occupants(room)
 	return count;
 end
 
--- Who is in the room now: nickname and real bare JID. The bridge needs the real
--- JID to link local people to their profiles; the portal shows it only to those
--- the room lets see real JIDs.
+-- Who is in the room now: nickname, real bare JID and role. The bridge needs the
+-- real JID to link local people to their profiles; the portal shows it only to
+-- those the room lets see real JIDs, and the role to its moderators.
 local function add_occupants(parent, room)
 	for _, occupant in room:each_occupant() do
 		local nick = jid_util.resource(occupant.nick);
-		parent:tag("occupant", { nick = nick, jid = occupant.bare_jid }):up();
+		parent:tag("occupant", { nick = nick, jid = occupant.bare_jid, role = occupant.role }):up();
 	end
 end
 
@@ -353,7 +356,14 @@ local function flush_changed()
 		if room and not room._data.destroyed then
 			if room:get_persistent() then room:save(true); end -- also rooms made from defaults
 			refresh_bookmarks(room); -- the name may have changed
-			tell_bridge(room_state(room, "room", { event = "changed", creator = info.creator }));
+			local state = room_state(room, "room", { event = "changed", creator = info.creator });
+			for _, change in ipairs(info.changes or {}) do
+				state:tag("affiliation-changed", { jid = change.jid, affiliation = change.affiliation,
+					previous = change.previous, actor = change.actor });
+				if change.reason then state:text_tag("reason", change.reason); end
+				state:up();
+			end
+			tell_bridge(state);
 		end
 	end
 end
@@ -367,6 +377,7 @@ local function room_changed(room, creator)
 		flush_scheduled = true;
 		module:add_timer(0, flush_changed);
 	end
+	return info;
 end
 
 module:hook("muc-room-created", function(event)
@@ -379,7 +390,13 @@ module:hook("muc-config-submitted", function(event)
 end);
 
 module:hook("muc-set-affiliation", function(event)
-	room_changed(event.room);
+	local info = room_changed(event.room);
+	-- Who did it and why, for the portal's audit log (the state says what is now).
+	if info and type(event.actor) == "string" then
+		info.changes = info.changes or {};
+		table.insert(info.changes, { jid = event.jid, affiliation = event.affiliation,
+			previous = event.previous_affiliation, actor = jid_util.bare(event.actor), reason = event.reason });
+	end
 end);
 
 module:hook("muc-room-destroyed", function(event)
@@ -420,5 +437,19 @@ local function occupants_changed(event)
 	end
 end
 
+-- Role changes (voice, moderator) are announced by presence only; other
+-- presence updates (status, away) are not worth a report.
+local reported_roles = {}; -- occupant's room nick JID -> role last seen
+
 module:hook("muc-occupant-joined", occupants_changed);
-module:hook("muc-occupant-left", occupants_changed);
+module:hook("muc-occupant-left", function(event)
+	reported_roles[event.nick] = nil;
+	occupants_changed(event);
+end);
+module:hook("muc-broadcast-presence", function(event)
+	local occupant = event.occupant;
+	if not occupant or reported_roles[occupant.nick] == occupant.role then return; end
+	local known = reported_roles[occupant.nick] ~= nil;
+	reported_roles[occupant.nick] = occupant.role;
+	if known then occupants_changed(event); end -- a join is reported by muc-occupant-joined
+end);
