@@ -4,28 +4,11 @@ import os
 from dataclasses import dataclass
 
 from stack.addresses import AddressError, Addresses
+from stack.env import EnvError, env_bool, env_float, env_int, env_list, env_str
 
 
 class ConfigError(ValueError):
     pass
-
-
-def _float(env, name, default):
-    try:
-        return float(env.get(name) or default)
-    except ValueError:
-        raise ConfigError(f"{name}={env.get(name)!r} is not a number") from None
-
-
-def _bool(env, name, default):
-    value = (env.get(name) or "").lower()
-    if not value:
-        return default
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    raise ConfigError(f"{name}={env.get(name)!r} is not a boolean")
 
 
 @dataclass(frozen=True)
@@ -56,22 +39,20 @@ class BridgeConfig:
     @classmethod
     def from_env(cls, env=None) -> "BridgeConfig":
         env = os.environ if env is None else env
-        secret = env.get("BRIDGE_COMPONENT_SECRET")
-        if not secret:
-            raise ConfigError("BRIDGE_COMPONENT_SECRET must be set")
-        services = {s.strip() for s in env.get("BRIDGE_SERVICE_ACCOUNTS", "").split(",")}
         try:
             addresses = Addresses.from_env(env)
-        except AddressError as error:
+            return cls(
+                domain=addresses.domain,
+                muc_domain=addresses.muc,
+                component_secret=env_str("BRIDGE_COMPONENT_SECRET", required=True, environ=env),
+                prosody_host=env_str("PROSODY_HOST", "127.0.0.1", environ=env),
+                component_port=env_int("PROSODY_COMPONENT_PORT", 5347, environ=env),
+                poll_interval=env_float("BRIDGE_POLL_INTERVAL", 0.1, environ=env),
+                reconcile_interval=env_float("BRIDGE_RECONCILE_INTERVAL", 300, environ=env),
+                remove_unknown_accounts=env_bool(
+                    "BRIDGE_REMOVE_UNKNOWN_ACCOUNTS", False, environ=env
+                ),
+                service_accounts=frozenset(env_list("BRIDGE_SERVICE_ACCOUNTS", environ=env)),
+            )
+        except (AddressError, EnvError) as error:
             raise ConfigError(str(error)) from None
-        return cls(
-            domain=addresses.domain,
-            muc_domain=addresses.muc,
-            component_secret=secret,
-            prosody_host=env.get("PROSODY_HOST", "127.0.0.1"),
-            component_port=int(_float(env, "PROSODY_COMPONENT_PORT", 5347)),
-            poll_interval=_float(env, "BRIDGE_POLL_INTERVAL", 0.1),
-            reconcile_interval=_float(env, "BRIDGE_RECONCILE_INTERVAL", 300),
-            remove_unknown_accounts=_bool(env, "BRIDGE_REMOVE_UNKNOWN_ACCOUNTS", False),
-            service_accounts=frozenset(s for s in services if s),
-        )

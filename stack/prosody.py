@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stack.addresses import AddressError, Addresses
+from stack.env import EnvError, env_bool, env_float, env_int, env_list, env_str
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO_DIR / "xmpp" / "prosody.cfg.lua.in"
@@ -44,61 +45,33 @@ def lua(value) -> str:
     raise TypeError(f"no Lua literal for {value!r}")
 
 
-def _list(env: dict, name: str) -> list[str]:
-    return [item.strip() for item in env.get(name, "").split(",") if item.strip()]
-
-
-def _int(env: dict, name: str, default: int) -> int:
-    value = env.get(name) or str(default)
-    try:
-        return int(value)
-    except ValueError:
-        raise ConfigError(f"{name}={value!r} is not an integer") from None
-
-
-def _float(env: dict, name: str, default: float) -> float:
-    value = env.get(name) or str(default)
-    try:
-        return float(value)
-    except ValueError:
-        raise ConfigError(f"{name}={value!r} is not a number") from None
-
-
-def _bool(env: dict, name: str, default: bool) -> bool:
-    value = (env.get(name) or "").lower()
-    if not value:
-        return default
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    raise ConfigError(f"{name}={env.get(name)!r} is not a boolean")
-
-
 def sql_from_env(env: dict[str, str]) -> dict | None:
     """Prosody's `sql` option for `storage = "sql"` (production: PostgreSQL)."""
-    if (env.get("PROSODY_STORAGE") or "internal") != "sql":
+    if env_str("PROSODY_STORAGE", "internal", environ=env) != "sql":
         return None
-    if not env.get("PROSODY_SQL_DATABASE"):
+    database = env_str("PROSODY_SQL_DATABASE", environ=env)
+    if not database:
         raise ConfigError("PROSODY_SQL_DATABASE must be set when PROSODY_STORAGE=sql")
     sql = {
-        "driver": env.get("PROSODY_SQL_DRIVER") or "PostgreSQL",
-        "database": env["PROSODY_SQL_DATABASE"],
-        "host": env.get("PROSODY_SQL_HOST") or "127.0.0.1",
-        "port": _int(env, "PROSODY_SQL_PORT", 5432),
-        "username": env.get("PROSODY_SQL_USERNAME") or "prosody",
+        "driver": env_str("PROSODY_SQL_DRIVER", "PostgreSQL", environ=env),
+        "database": database,
+        "host": env_str("PROSODY_SQL_HOST", "127.0.0.1", environ=env),
+        "port": env_int("PROSODY_SQL_PORT", 5432, environ=env),
+        "username": env_str("PROSODY_SQL_USERNAME", "prosody", environ=env),
     }
-    if env.get("PROSODY_SQL_PASSWORD"):
-        sql["password"] = env["PROSODY_SQL_PASSWORD"]
+    password = env_str("PROSODY_SQL_PASSWORD", environ=env)
+    if password:
+        sql["password"] = password
     return sql
 
 
 def http_external_url(env: dict[str, str]) -> str | None:
     """Where the world reaches Prosody's HTTP services (uploads): the portal's origin,
     whose proxy forwards those paths to Prosody."""
-    if env.get("PROSODY_HTTP_EXTERNAL_URL"):
-        return env["PROSODY_HTTP_EXTERNAL_URL"]
-    host = env.get("CHATBOARD_WEB_HOST")
+    external = env_str("PROSODY_HTTP_EXTERNAL_URL", environ=env)
+    if external:
+        return external
+    host = env_str("CHATBOARD_WEB_HOST", environ=env)
     return f"https://{host}/" if host else None
 
 
@@ -152,45 +125,45 @@ class ProsodyConfig:
 
     @classmethod
     def from_env(cls, env: dict[str, str], runtime_dir: Path) -> "ProsodyConfig":
-        for name in ("XMPP_TOKEN_SECRET", "BRIDGE_COMPONENT_SECRET"):
-            if not env.get(name):
-                raise ConfigError(f"{name} must be set")
-        interfaces = [i.strip() for i in env.get("PROSODY_INTERFACES", "").split(",") if i.strip()]
         try:
-            addresses = Addresses.from_env(env)
-        except AddressError as error:
+            return cls._from_env(env, runtime_dir)
+        except (AddressError, EnvError) as error:
             raise ConfigError(str(error)) from None
+
+    @classmethod
+    def _from_env(cls, env: dict[str, str], runtime_dir: Path) -> "ProsodyConfig":
+        addresses = Addresses.from_env(env)
         return cls(
             runtime_dir=runtime_dir,
             domain=addresses.domain,
             muc_domain=addresses.muc,
-            token_secret=env["XMPP_TOKEN_SECRET"],
-            bridge_secret=env["BRIDGE_COMPONENT_SECRET"],
-            c2s_port=_int(env, "PROSODY_C2S_PORT", 5222),
-            c2s_direct_tls_port=_int(env, "PROSODY_C2S_DIRECT_TLS_PORT", 5223),
-            s2s_port=_int(env, "PROSODY_S2S_PORT", 5269),
-            http_port=_int(env, "PROSODY_HTTP_PORT", 5280),
-            component_port=_int(env, "PROSODY_COMPONENT_PORT", 5347),
-            interfaces=interfaces or ["127.0.0.1", "::1"],
-            smacks_hibernation_time=_int(env, "PROSODY_SMACKS_HIBERNATION_TIME", 60),
-            c2s_stanza_size_limit=_int(env, "PROSODY_STANZA_SIZE_LIMIT", 65536),
-            c2s_rate=env.get("PROSODY_C2S_RATE", "50kb/s"),
-            idle_timeout=_int(env, "PROSODY_IDLE_TIMEOUT", 60),
-            connection_burst=_int(env, "PROSODY_CONNECTION_BURST", 20),
-            connection_period=_int(env, "PROSODY_CONNECTION_PERIOD", 60),
-            muc_message_rate=_float(env, "PROSODY_MUC_MESSAGE_RATE", 2),
-            muc_message_burst=_int(env, "PROSODY_MUC_MESSAGE_BURST", 10),
-            component_interface=env.get("PROSODY_COMPONENT_INTERFACE") or "127.0.0.1",
-            storage=env.get("PROSODY_STORAGE") or "internal",
+            token_secret=env_str("XMPP_TOKEN_SECRET", required=True, environ=env),
+            bridge_secret=env_str("BRIDGE_COMPONENT_SECRET", required=True, environ=env),
+            c2s_port=env_int("PROSODY_C2S_PORT", 5222, environ=env),
+            c2s_direct_tls_port=env_int("PROSODY_C2S_DIRECT_TLS_PORT", 5223, environ=env),
+            s2s_port=env_int("PROSODY_S2S_PORT", 5269, environ=env),
+            http_port=env_int("PROSODY_HTTP_PORT", 5280, environ=env),
+            component_port=env_int("PROSODY_COMPONENT_PORT", 5347, environ=env),
+            interfaces=env_list("PROSODY_INTERFACES", ["127.0.0.1", "::1"], environ=env),
+            smacks_hibernation_time=env_int("PROSODY_SMACKS_HIBERNATION_TIME", 60, environ=env),
+            c2s_stanza_size_limit=env_int("PROSODY_STANZA_SIZE_LIMIT", 65536, environ=env),
+            c2s_rate=env_str("PROSODY_C2S_RATE", "50kb/s", environ=env),
+            idle_timeout=env_int("PROSODY_IDLE_TIMEOUT", 60, environ=env),
+            connection_burst=env_int("PROSODY_CONNECTION_BURST", 20, environ=env),
+            connection_period=env_int("PROSODY_CONNECTION_PERIOD", 60, environ=env),
+            muc_message_rate=env_float("PROSODY_MUC_MESSAGE_RATE", 2, environ=env),
+            muc_message_burst=env_int("PROSODY_MUC_MESSAGE_BURST", 10, environ=env),
+            component_interface=env_str("PROSODY_COMPONENT_INTERFACE", "127.0.0.1", environ=env),
+            storage=env_str("PROSODY_STORAGE", "internal", environ=env),
             sql=sql_from_env(env),
             http_external_url=http_external_url(env),
-            federation=env.get("CHATBOARD_FEDERATION") or "open",
-            federation_allowlist=_list(env, "CHATBOARD_FEDERATION_ALLOWLIST"),
-            s2s_secure_auth=_bool(env, "PROSODY_S2S_SECURE_AUTH", True),
-            ca_file=env.get("PROSODY_CA_FILE") or None,
-            hosts_file=env.get("PROSODY_HOSTS_FILE") or None,
-            s2s_interfaces=_list(env, "PROSODY_S2S_INTERFACES") or None,
-            restrict_room_creation=_bool(env, "PROSODY_RESTRICT_ROOM_CREATION", False),
+            federation=env_str("CHATBOARD_FEDERATION", "open", environ=env),
+            federation_allowlist=env_list("CHATBOARD_FEDERATION_ALLOWLIST", environ=env),
+            s2s_secure_auth=env_bool("PROSODY_S2S_SECURE_AUTH", True, environ=env),
+            ca_file=env_str("PROSODY_CA_FILE", environ=env),
+            hosts_file=env_str("PROSODY_HOSTS_FILE", environ=env),
+            s2s_interfaces=env_list("PROSODY_S2S_INTERFACES", environ=env) or None,
+            restrict_room_creation=env_bool("PROSODY_RESTRICT_ROOM_CREATION", False, environ=env),
         )
 
     def __post_init__(self):

@@ -1,55 +1,30 @@
-"""Typed readers for the environment: the portal's only source of configuration.
+"""The portal's readers for the environment: stack/env.py's, with Django's error.
 
-Each helper fails loudly on a malformed value instead of guessing.
+Each helper fails loudly on a malformed value instead of guessing, and takes
+NAME_FILE for secrets (see stack/env.py).
 """
 
-import os
+from functools import wraps
 
 from django.core.exceptions import ImproperlyConfigured
 
-TRUE = {"1", "true", "yes", "on"}
-FALSE = {"0", "false", "no", "off", ""}
+from stack import env as shared
 
 
-def env_str(name: str, default: str | None = None, *, required: bool = False) -> str | None:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        if required:
-            raise ImproperlyConfigured(f"The environment variable {name} must be set.")
-        return default
-    return value
+def _improperly_configured(reader):
+    @wraps(reader)
+    def read(*args, **kwargs):
+        try:
+            return reader(*args, **kwargs)
+        except shared.EnvError as error:
+            raise ImproperlyConfigured(str(error)) from None
+
+    return read
 
 
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    if value.lower() in TRUE:
-        return True
-    if value.lower() in FALSE:
-        return False
-    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean (use true or false).")
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={value!r} is not an integer.") from None
-
-
-def env_list(name: str, default: list[str] | None = None) -> list[str]:
-    value = os.environ.get(name)
-    if value is None:
-        return list(default or [])
-    return [item.strip() for item in value.split(",") if item.strip()]
-
-
-def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
-    value = env_str(name, default).lower()
-    if value not in choices:
-        raise ImproperlyConfigured(f"{name}={value!r} is not one of {', '.join(choices)}.")
-    return value
+env_str = _improperly_configured(shared.env_str)
+env_bool = _improperly_configured(shared.env_bool)
+env_int = _improperly_configured(shared.env_int)
+env_float = _improperly_configured(shared.env_float)
+env_list = _improperly_configured(shared.env_list)
+env_choice = _improperly_configured(shared.env_choice)
