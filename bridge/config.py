@@ -33,8 +33,12 @@ class BridgeConfig:
         object.__setattr__(self, "muc_domain", addresses.muc)
 
     @property
+    def addresses(self) -> Addresses:
+        return Addresses.for_domain(self.domain, self.muc_domain)
+
+    @property
     def component_jid(self) -> str:
-        return Addresses.for_domain(self.domain, self.muc_domain).bridge
+        return self.addresses.bridge
 
     @classmethod
     def from_env(cls, env=None) -> "BridgeConfig":

@@ -58,7 +58,7 @@ class RoomSync:
 
         state = await portal.call(desired_room, slug)
         if state is None:
-            await self.prosody.destroy_room(f"{slug}@{self.config.muc_domain}", DELETED_REASON)
+            await self.prosody.destroy_room(self.config.addresses.room(slug), DELETED_REASON)
         else:
             await self.prosody.set_room(state)
 

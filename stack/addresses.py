@@ -56,6 +56,21 @@ class Addresses:
         """The names other servers and clients connect to: the certificate's names."""
         return [self.domain, self.muc, self.upload]
 
+    def person(self, username: str) -> str:
+        """The bare JID of someone of this server."""
+        return f"{username}@{self.domain}"
+
+    def room(self, slug: str) -> str:
+        """The bare JID of one of this server's rooms."""
+        return f"{slug}@{self.muc}"
+
+    def local_username(self, jid: str) -> str | None:
+        """The username when `jid` is a bare JID of this server, else None."""
+        username, at, domain = jid.rpartition("@")
+        if not at or domain != self.domain or not username or "/" in jid:
+            return None
+        return username
+
     @classmethod
     def for_domain(cls, domain: str, muc: str | None = None) -> "Addresses":
         return cls(domain=domain, muc=muc or default_muc_domain(domain))

@@ -56,3 +56,12 @@ def test_a_room_service_name_that_cannot_work_is_refused_everywhere(tmp_path: Pa
     result = portal_setting(env, "XMPP_MUC_DOMAIN")
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr and "CHATBOARD_MUC_DOMAIN" in result.stderr
+
+
+def test_jids_of_people_and_rooms_are_built_and_read_in_one_place():
+    addresses = Addresses.for_domain("example.org", "rooms.example.org")
+    assert addresses.person("alice") == "alice@example.org"
+    assert addresses.room("lounge") == "lounge@rooms.example.org"
+    assert addresses.local_username("alice@example.org") == "alice"
+    for elsewhere in ("bob@b.example", "alice@example.org/phone", "example.org", "@example.org"):
+        assert addresses.local_username(elsewhere) is None, elsewhere

@@ -62,11 +62,10 @@ class ProsodyProfiles:
 
     def __init__(self, component: BridgeComponent):
         self.component = component
-        self.host = component.config.domain
 
     async def _as_user(self, username: str, kind: str, payload: ET.Element) -> ET.Element | None:
         """Send `payload` in an IQ from <username>; return the answer's payload."""
-        user = f"{username}@{self.host}"
+        user = self.component.config.addresses.person(username)
         inner = ET.Element(
             f"{{{CLIENT_NS}}}iq", {"type": kind, "id": uuid.uuid4().hex, "from": user, "to": user}
         )

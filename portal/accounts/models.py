@@ -46,7 +46,7 @@ class User(AbstractUser):
 
     @property
     def jid(self) -> str:
-        return f"{self.username}@{settings.XMPP_DOMAIN}"
+        return settings.XMPP_ADDRESSES.person(self.username)
 
     def set_password(self, raw_password):
         super().set_password(raw_password)

@@ -93,7 +93,7 @@ def room_rights(user, room: Room, kind: str | None) -> RoomRights:
     owner_or_admin = kind in (Affiliation.Kind.OWNER, Affiliation.Kind.ADMIN)
     holds_role = False
     if user.is_authenticated and not owner_or_admin and kind != Affiliation.Kind.OUTCAST:
-        jid = f"{user.get_username()}@{settings.XMPP_DOMAIN}"
+        jid = settings.XMPP_ADDRESSES.person(user.get_username())
         holds_role = any(entry[1:3] == [jid, "moderator"] for entry in room.occupants)
     return RoomRights(kind, owner_or_admin or holds_role)
 

@@ -203,7 +203,7 @@ def moderate_occupant(room: Room, actor: User, rights, jid: str, what: str, reas
     and only owners and admins ban or touch the moderator role. Bans are
     affiliations (room state); the rest are RoleChange events.
     """
-    actor_jid = f"{actor.get_username()}@{settings.XMPP_DOMAIN}"
+    actor_jid = settings.XMPP_ADDRESSES.person(actor.get_username())
     if jid == actor_jid:
         raise ModerationRefused(_("You cannot do this to yourself."))
     target_kind = _affiliation_of_jid(room, jid)
@@ -306,7 +306,7 @@ def room_changed_in_prosody(state, creator_jid: str | None = None, changes=()) -
         room.save()
     _mirror_affiliations(room, state.local_affiliations())
     for actor_jid, target_jid, previous, new, reason in changes:
-        target = target_jid.removesuffix(f"@{settings.XMPP_DOMAIN}")
+        target = settings.XMPP_ADDRESSES.local_username(target_jid) or target_jid
         new_kind = None if new == "none" else new
         old_kind = None if previous == "none" else previous
         actor = _user_at(actor_jid)

@@ -71,7 +71,7 @@ class Room(models.Model):
 
     @property
     def jid(self) -> str:
-        return f"{self.slug}@{settings.XMPP_MUC_DOMAIN}"
+        return settings.XMPP_ADDRESSES.room(self.slug)
 
     @property
     def is_public(self) -> bool:

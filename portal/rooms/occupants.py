@@ -23,13 +23,12 @@ class Occupant:
 
 def visible_occupants(room: Room, viewer_is_moderator: bool) -> list[Occupant]:
     shows_jids = room.real_jids_visible_to == Room.RealJids.ANYONE or viewer_is_moderator
-    local_suffix = f"@{settings.XMPP_DOMAIN}"
     occupants = []
     for nick, jid, *rest in room.occupants:
         role = rest[0] if rest else "participant"
         if not shows_jids:
             occupants.append(Occupant(nick, None, None, role))
             continue
-        username = jid[: -len(local_suffix)] if jid.endswith(local_suffix) else None
+        username = settings.XMPP_ADDRESSES.local_username(jid)
         occupants.append(Occupant(nick, jid, username, role))
     return occupants

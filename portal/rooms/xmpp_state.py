@@ -29,7 +29,7 @@ class RoomState:
 
     @property
     def jid(self) -> str:
-        return f"{self.slug}@{settings.XMPP_MUC_DOMAIN}"
+        return settings.XMPP_ADDRESSES.room(self.slug)
 
     @classmethod
     def from_room(cls, room: Room, affiliations) -> "RoomState":
@@ -49,12 +49,10 @@ class RoomState:
 
     def local_affiliations(self) -> dict[str, str]:
         """username -> affiliation, for the JIDs of our own domain."""
-        suffix = f"@{settings.XMPP_DOMAIN}"
-        return {
-            jid.removesuffix(suffix): kind
-            for jid, kind in self.affiliations
-            if jid.endswith(suffix) and "/" not in jid
-        }
+        local = (
+            (settings.XMPP_ADDRESSES.local_username(jid), kind) for jid, kind in self.affiliations
+        )
+        return {username: kind for username, kind in local if username}
 
     def holds(self, desired: "RoomState") -> bool:
         """Whether this room, as Prosody has it, is what `desired` asks for: the same
@@ -62,8 +60,8 @@ class RoomState:
         at the affiliation it gives them ("none": no affiliation). Other servers'
         JIDs the portal does not name are left to the room's owners."""
         named = {jid for jid, _kind in desired.affiliations}
-        suffix = f"@{settings.XMPP_DOMAIN}"
-        held = {(j, k) for j, k in self.affiliations if j in named or j.endswith(suffix)}
+        is_local = settings.XMPP_ADDRESSES.local_username
+        held = {(j, k) for j, k in self.affiliations if j in named or is_local(j)}
         wanted = {(j, k) for j, k in desired.affiliations if k != RemoteAffiliation.RELEASED}
         return held == wanted and self.__dict__ | {"affiliations": None} == desired.__dict__ | {
             "affiliations": None
@@ -75,7 +73,7 @@ def _affiliations_by_room(rooms, every_room=False) -> dict[int, list[tuple[str, 
     rows = Affiliation.objects.all() if every_room else Affiliation.objects.filter(room__in=rooms)
     rows = rows.values_list("room_id", "user__username", "kind")
     for room_id, username, kind in rows:
-        by_room.setdefault(room_id, []).append((f"{username}@{settings.XMPP_DOMAIN}", kind))
+        by_room.setdefault(room_id, []).append((settings.XMPP_ADDRESSES.person(username), kind))
     remote = RemoteAffiliation.objects.all()
     remote = remote if every_room else remote.filter(room__in=rooms)
     for room_id, jid, kind in remote.values_list("room_id", "jid", "kind"):

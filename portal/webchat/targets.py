@@ -26,11 +26,11 @@ class ChatTarget:
 
 
 def room_jid(slug: str) -> str:
-    return f"{slug}@{settings.XMPP_MUC_DOMAIN}"
+    return settings.XMPP_ADDRESSES.room(slug)
 
 
 def person_jid(username: str) -> str:
-    return f"{username}@{settings.XMPP_DOMAIN}"
+    return settings.XMPP_ADDRESSES.person(username)
 
 
 def target_from_query(query) -> ChatTarget | None:
