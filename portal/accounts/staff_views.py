@@ -16,8 +16,8 @@ from accounts.staff import (
     sync_counts,
     unsynced_rows,
 )
+from core.text import clean_text
 from outbox.models import OutboxEntry
-from profiles.text import clean_text
 
 PEOPLE_PER_PAGE = 50
 REASON_MAX_LENGTH = 500

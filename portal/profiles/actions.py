@@ -20,11 +20,11 @@ import logging
 from django.db import transaction
 
 from accounts.models import User
+from core.text import clean_text
 from outbox.actions import enqueue
 from profiles import avatars
 from profiles.avatars import AvatarError, EncodedAvatar
 from profiles.models import ABOUT_MAX_LENGTH, NAME_MAX_LENGTH, Profile
-from profiles.text import clean_text
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit.actions import record
+from core.text import clean_text
 from outbox.actions import enqueue
 from outbox.models import OutboxEntry
-from profiles.text import clean_text
 from rooms.models import Affiliation, RemoteAffiliation, RoleChange, Room
 
 log = logging.getLogger(__name__)

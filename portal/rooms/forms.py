@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from profiles.text import clean_text
+from core.text import clean_text
 from rooms.models import SLUG_MAX_LENGTH, Affiliation, Room, validate_remote_jid
 
 ROOM_FIELDS = ["name", "description", "visibility", "password", "persistent", "history"]

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from audit.models import AuditEntry
 from audit.views import render_log
-from profiles.text import clean_text
+from core.text import clean_text
 from rooms import actions
 from rooms.access import (
     access_room,

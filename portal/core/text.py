@@ -1,4 +1,5 @@
-"""Profile text as people type it, and as XMPP clients send it: one normal form."""
+"""Text as people type it and as XMPP clients send it (names, descriptions, reasons,
+notes): one normal form for every app."""
 
 import re
 import unicodedata
