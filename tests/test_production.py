@@ -78,7 +78,10 @@ def test_portal_refuses_to_start_without_its_secrets(production):
     env = {**production.env, "DJANGO_SECRET_KEY": "", "XMPP_TOKEN_SECRET": ""}
     result = run_container_command(production, "portal", env=env)
     assert result.returncode != 0
-    assert "The environment variable DJANGO_SECRET_KEY must be set." in result.stderr
+    assert (
+        "The environment variable DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) must be set."
+        in result.stderr
+    )
 
 
 def test_portal_is_served_over_https_only_with_strict_headers(production):
