@@ -6,6 +6,7 @@ Prosody data, logs) removed at the end; every server listens on free ports and
 is stopped when its scenario ends, also on failure."""
 
 import argparse
+import dataclasses
 import datetime
 import json
 import os
@@ -41,6 +42,8 @@ class Sizes:
     fanout_configurations: list[str] = field(
         default_factory=lambda: ["production_template", "production_c2s_rate", "no_muc_archive"]
     )
+    fanout_compare_rounds: int = 1
+    fanout_lua_profile: bool = False
     direct_pairs: int = 100
     logins: int = 200
     # The quick sizes keep `make bench` near 3 minutes; FULL has the issue's sizes.
@@ -96,7 +99,7 @@ def machine() -> dict:
     }
 
 
-def run_scenarios(workspace, sizes: Sizes, only: set[str]) -> dict:
+def run_scenarios(workspace, sizes: Sizes, only: set[str], options=None) -> dict:
     from bench import (
         direct,
         login_storm,
@@ -113,6 +116,8 @@ def run_scenarios(workspace, sizes: Sizes, only: set[str]) -> dict:
             sizes.fanout_phases,
             sizes.fanout_compare_occupants,
             sizes.fanout_configurations,
+            rounds=sizes.fanout_compare_rounds,
+            lua_profile=sizes.fanout_lua_profile,
         ),
         "direct": lambda: direct.run(sizes.direct_pairs, direct.Profile()),
         "login_storm": lambda: {
@@ -143,10 +148,36 @@ def run_scenarios(workspace, sizes: Sizes, only: set[str]) -> dict:
     return results
 
 
+def fanout_sizes(sizes: Sizes, args) -> Sizes:
+    """The fan-out options of the command line over a profile's sizes."""
+    changes = {"fanout_lua_profile": args.lua_profile}
+    if args.occupants is not None:
+        changes["fanout_occupants"] = [int(n) for n in args.occupants.split(",") if n]
+    if args.compare is not None:
+        names = [name for name in args.compare.split(",") if name]
+        if unknown := set(names) - set(fanout.CONFIGURATIONS):
+            raise SystemExit(f"unknown configurations: {', '.join(sorted(unknown))}")
+        changes["fanout_configurations"] = names
+    if args.compare_occupants is not None:
+        changes["fanout_compare_occupants"] = args.compare_occupants
+    if args.rounds is not None:
+        changes["fanout_compare_rounds"] = args.rounds
+    return dataclasses.replace(sizes, **changes)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--full", action="store_true", help="the large sizes")
     parser.add_argument("--only", help=f"comma-separated scenarios of {', '.join(SCENARIOS)}")
+    parser.add_argument(
+        "--lua-profile",
+        action="store_true",
+        help="fan-out: profile Prosody's Lua (bench/lua/mod_bench_profile.lua) per phase",
+    )
+    parser.add_argument("--occupants", help="fan-out: comma-separated room sizes")
+    parser.add_argument("--compare", help="fan-out: comma-separated configurations to compare")
+    parser.add_argument("--compare-occupants", type=int, help="fan-out: room size compared")
+    parser.add_argument("--rounds", type=int, help="fan-out: rounds of the comparison")
     args = parser.parse_args()
     only = set(args.only.split(",")) if args.only else set(SCENARIOS)
     if unknown := only - set(SCENARIOS):
@@ -173,7 +204,7 @@ def main() -> None:
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "command": "make bench" + (" FULL=1" if args.full else ""),
             "machine": machine(),
-            **run_scenarios(workspace, FULL if args.full else QUICK, only),
+            **run_scenarios(workspace, fanout_sizes(FULL if args.full else QUICK, args), only),
         }
         results["total_s"] = round(time.monotonic() - started, 1)
     if args.only:
