@@ -44,6 +44,8 @@ class Sizes:
     )
     fanout_compare_rounds: int = 1
     fanout_lua_profile: bool = False
+    # The same room against ejabberd at each size (bench/ejabberd.py).
+    fanout_reference: bool = True
     direct_pairs: int = 100
     logins: int = 200
     # The quick sizes keep `make bench` near 3 minutes; FULL has the issue's sizes.
@@ -92,6 +94,7 @@ def machine() -> dict:
         ),
         "python": platform.python_version(),
         "prosody": command("dpkg-query", "-W", "-f=${Version}", "prosody"),
+        "ejabberd": command("dpkg-query", "-W", "-f=${Version}", "ejabberd"),
         "slixmpp": slixmpp.__version__,
         "django": django.get_version(),
         "kernel": platform.release(),
@@ -118,6 +121,7 @@ def run_scenarios(workspace, sizes: Sizes, only: set[str], options=None) -> dict
             sizes.fanout_configurations,
             rounds=sizes.fanout_compare_rounds,
             lua_profile=sizes.fanout_lua_profile,
+            reference=sizes.fanout_reference,
         ),
         "direct": lambda: direct.run(sizes.direct_pairs, direct.Profile()),
         "login_storm": lambda: {
@@ -151,6 +155,8 @@ def run_scenarios(workspace, sizes: Sizes, only: set[str], options=None) -> dict
 def fanout_sizes(sizes: Sizes, args) -> Sizes:
     """The fan-out options of the command line over a profile's sizes."""
     changes = {"fanout_lua_profile": args.lua_profile}
+    if args.no_ejabberd:
+        changes["fanout_reference"] = False
     if args.occupants is not None:
         changes["fanout_occupants"] = [int(n) for n in args.occupants.split(",") if n]
     if args.compare is not None:
@@ -173,6 +179,9 @@ def main() -> None:
         "--lua-profile",
         action="store_true",
         help="fan-out: profile Prosody's Lua (bench/lua/mod_bench_profile.lua) per phase",
+    )
+    parser.add_argument(
+        "--no-ejabberd", action="store_true", help="fan-out: skip the ejabberd reference"
     )
     parser.add_argument("--occupants", help="fan-out: comma-separated room sizes")
     parser.add_argument("--compare", help="fan-out: comma-separated configurations to compare")

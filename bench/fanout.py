@@ -309,10 +309,32 @@ def run_size(
         )
 
 
+def run_ejabberd_size(count: int, profile: Profile) -> dict:
+    """The same room and load against ejabberd (bench/ejabberd.py). Its accounts
+    are registered in-band first (not measured); each has its own SCRAM salt, so
+    the load tool derives a key per account (about 1 ms each)."""
+    from bench import ejabberd
+
+    usernames = [f"occupant{i}" for i in range(count)]
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        ejabberd.ejabberd(Path(tmp), usernames, PASSWORD) as (config, server),
+    ):
+        result = asyncio.run(measure(config, server.pid, count, profile))
+        return {**result, "registration_s": config.registration_s}
+
+
 # Prosody settings that could matter for a room's throughput, each compared with
 # the production template at one size (closed and open loop).
 NO_MUC_ARCHIVE = {"muc_log_by_default = true": "muc_log_by_default = false"}
 NETWORK_SETTINGS = "network_settings = { tcp_backlog = 1024 }"
+
+
+GC_SETTINGS = 'gc = { mode = "incremental"; threshold = 200; speed = 200 }'
+
+
+def gc_settings(settings: str) -> dict:
+    return {"replace": {GC_SETTINGS: f"gc = {{ {settings} }}"}}
 
 
 def network_settings(extra: str) -> dict:
@@ -350,15 +372,12 @@ CONFIGURATIONS = {
             "chatboard_rooms",
         ]
     },
-    # Lua 5.4's garbage collector: Prosody's default is incremental with a pause
-    # of 105 % (a cycle starts when the heap grows by 5 %) and a step of 500.
-    "gc_generational": {"extra_settings": 'gc = { mode = "generational" }'},
-    "gc_incremental_200_200": {
-        "extra_settings": 'gc = { mode = "incremental", threshold = 200, speed = 200 }'
-    },
-    "gc_incremental_400_400": {
-        "extra_settings": 'gc = { mode = "incremental", threshold = 400, speed = 400 }'
-    },
+    # Lua 5.4's garbage collector. The template: incremental, a cycle when the heap
+    # has doubled (threshold 200), step 200. Prosody's default: threshold 105 (a
+    # cycle each time the heap grows by 5 %), step 500.
+    "gc_prosody_default": gc_settings('mode = "incremental"; threshold = 105; speed = 500'),
+    "gc_generational": gc_settings('mode = "generational"'),
+    "gc_incremental_400_400": gc_settings('mode = "incremental"; threshold = 400; speed = 400'),
     # Write at once instead of at the next poll (one TLS record per stanza).
     "opportunistic_writes": network_settings("opportunistic_writes = true"),
     "read_size_64k": network_settings("read_size = 65536"),
@@ -390,12 +409,17 @@ def run(
     configurations: list[str] | None = None,
     rounds: int = 1,
     lua_profile: bool = False,
+    reference: bool = False,
 ) -> dict:
     """`configurations`: names from CONFIGURATIONS to compare (default: all), each
-    run `rounds` times, alternating. `lua_profile`: profile the sizes' Prosody."""
+    run `rounds` times, alternating. `lua_profile`: profile the sizes' Prosody.
+    `reference`: each size also against ejabberd, right after Prosody."""
+    from bench import ejabberd
     from stack.prosody import ProsodyConfig
 
     results = {"sizes": {}}
+    if reference and ejabberd.installed():
+        results["ejabberd"] = {"version": ejabberd.version(), "sizes": {}}
     for n in sizes:
         try:
             results["sizes"][str(n)] = {
@@ -404,6 +428,17 @@ def run(
             }
         except Exception as error:  # a size too large for this machine; the others count
             results["sizes"][str(n)] = {"occupants": n, "error": f"{type(error).__name__}: {error}"}
+        if "ejabberd" in results:
+            try:
+                results["ejabberd"]["sizes"][str(n)] = {
+                    "occupants": n,
+                    **run_ejabberd_size(n, profile),
+                }
+            except Exception as error:
+                results["ejabberd"]["sizes"][str(n)] = {
+                    "occupants": n,
+                    "error": f"{type(error).__name__}: {error}",
+                }
     if compare_occupants:
         compare = Profile(
             paced_seconds=0,
