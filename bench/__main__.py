@@ -38,11 +38,21 @@ SCENARIOS = (
 class Sizes:
     fanout_occupants: list[int] = field(default_factory=lambda: [10, 50, 200])
     fanout_phases: fanout.Profile = field(default_factory=fanout.Profile)
-    fanout_compare_occupants: int = 50
+    fanout_compare_occupants: int = 200
+    # The levers that moved the cost per delivery, and the features that cost most.
     fanout_configurations: list[str] = field(
-        default_factory=lambda: ["production_template", "production_c2s_rate", "no_muc_archive"]
+        default_factory=lambda: [
+            "production_template",
+            "gc_prosody_default",
+            "gc_incremental_200_200",
+            "stock_groupchat_delivery",
+            "stream_management",
+            "opportunistic_writes",
+            "no_muc_archive",
+            "production_c2s_rate",
+        ]
     )
-    fanout_compare_rounds: int = 1
+    fanout_compare_rounds: int = 2
     fanout_lua_profile: bool = False
     # The same room against ejabberd at each size (bench/ejabberd.py).
     fanout_reference: bool = True

@@ -330,7 +330,7 @@ NO_MUC_ARCHIVE = {"muc_log_by_default = true": "muc_log_by_default = false"}
 NETWORK_SETTINGS = "network_settings = { tcp_backlog = 1024 }"
 
 
-GC_SETTINGS = 'gc = { mode = "incremental"; threshold = 200; speed = 200 }'
+GC_SETTINGS = 'gc = { mode = "generational" }'
 
 
 def gc_settings(settings: str) -> dict:
@@ -372,11 +372,11 @@ CONFIGURATIONS = {
             "chatboard_rooms",
         ]
     },
-    # Lua 5.4's garbage collector. The template: incremental, a cycle when the heap
-    # has doubled (threshold 200), step 200. Prosody's default: threshold 105 (a
-    # cycle each time the heap grows by 5 %), step 500.
+    # Lua 5.4's garbage collector. The template: generational. Prosody's default:
+    # incremental, threshold 105 (a cycle each time the heap grows by 5 %), step
+    # 500; Lua's own incremental default is closer to 200 and 100.
     "gc_prosody_default": gc_settings('mode = "incremental"; threshold = 105; speed = 500'),
-    "gc_generational": gc_settings('mode = "generational"'),
+    "gc_incremental_200_200": gc_settings('mode = "incremental"; threshold = 200; speed = 200'),
     "gc_incremental_400_400": gc_settings('mode = "incremental"; threshold = 400; speed = 400'),
     # Write at once instead of at the next poll (one TLS record per stanza).
     "opportunistic_writes": network_settings("opportunistic_writes = true"),
