@@ -42,14 +42,18 @@ class Profile:
     closed_seconds: float = 3.0
     burst_per_sender: int = 20
     quiet_seconds: float = 10.0  # no delivery for this long: what is missing is lost
+    join_timeout: float = 120.0  # for all N to connect and join
 
 
 class Room:
     """The load side: N lean clients in one room, counting what each receives."""
 
-    def __init__(self, config, count: int, stream_management: bool = False):
+    def __init__(
+        self, config, count: int, stream_management: bool = False, join_timeout: float = 120
+    ):
         self.config = config
         self.count = count
+        self.join_timeout = join_timeout
         self.stream_management = stream_management
         self.clients: list[LeanClient] = []
         self.phases: dict[bytes, Phase] = {}
@@ -87,7 +91,9 @@ class Room:
 
         started = time.perf_counter()
         first = await one(0)  # creates the room
-        rest = await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(1, self.count))), 120)
+        rest = await asyncio.wait_for(
+            asyncio.gather(*(one(i) for i in range(1, self.count))), self.join_timeout
+        )
         joined = time.perf_counter()
         # Keep the clients in index order for the senders.
         self.clients.sort(key=lambda c: int(c.jid.split("@")[0][len("occupant") :]))
@@ -227,7 +233,7 @@ async def measure(
     stream_management: bool = False,
     lua_profile: LuaProfile | None = None,
 ) -> dict:
-    room = Room(config, count, stream_management)
+    room = Room(config, count, stream_management, profile.join_timeout)
 
     def usage():
         return process_cpu_seconds(pid), time.process_time()
@@ -348,6 +354,11 @@ CONFIGURATIONS = {
     # Every client enables stream management (XEP-0198) once in the room, as
     # Converse and mobile clients do: Prosody queues each stanza until acked.
     "stream_management": {"stream_management": True},
+    # The same, with an ack asked for every 50 unacked stanzas instead of 5.
+    "stream_management_ack_50": {
+        "stream_management": True,
+        "replace": {"smacks_max_unacked_stanzas = 5": "smacks_max_unacked_stanzas = 50"},
+    },
     "no_muc_archive": {"replace": NO_MUC_ARCHIVE},
     "no_muc_archive_no_history": {
         "replace": {
