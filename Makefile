@@ -7,8 +7,10 @@ PY := $(VENV)/bin/python
 STACK := $(PY) -m stack
 DEB_PACKAGES := prosody prosody-modules lua-unbound lua-dbi-sqlite3 lua-dbi-postgresql openssl gettext
 DEB_TEST_PACKAGES := chromium chromium-driver lua-check caddy
+# The room fan-out's reference server (bench/ejabberd.py runs its own instance).
+DEB_BENCH_PACKAGES := ejabberd
 
-.PHONY: run test lint format admin prepare bench deb-packages deb-test-packages python-deps \
+.PHONY: run test lint format admin prepare bench deb-packages deb-test-packages deb-bench-packages python-deps \
 	node-deps messages clean
 
 run: deb-packages python-deps node-deps messages
@@ -20,7 +22,7 @@ prepare: deb-packages python-deps node-deps messages
 admin: python-deps
 	@$(STACK) admin
 
-test: deb-packages deb-test-packages python-deps node-deps messages lint
+test: deb-packages deb-test-packages deb-bench-packages python-deps node-deps messages lint
 	$(STACK) exec -- $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: python-deps
@@ -32,7 +34,7 @@ format: python-deps
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: deb-packages python-deps node-deps messages
+bench: deb-packages deb-bench-packages python-deps node-deps messages
 	$(STACK) exec -- $(PY) -m bench $(if $(FULL),--full,)
 
 deb-packages:
@@ -40,6 +42,9 @@ deb-packages:
 
 deb-test-packages:
 	@scripts/install-deb-packages $(DEB_TEST_PACKAGES)
+
+deb-bench-packages:
+	@scripts/install-deb-packages $(DEB_BENCH_PACKAGES)
 
 python-deps: $(VENV)/.installed
 

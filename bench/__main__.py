@@ -6,6 +6,7 @@ Prosody data, logs) removed at the end; every server listens on free ports and
 is stopped when its scenario ends, also on failure."""
 
 import argparse
+import dataclasses
 import datetime
 import json
 import os
@@ -37,10 +38,24 @@ SCENARIOS = (
 class Sizes:
     fanout_occupants: list[int] = field(default_factory=lambda: [10, 50, 200])
     fanout_phases: fanout.Profile = field(default_factory=fanout.Profile)
-    fanout_compare_occupants: int = 50
+    fanout_compare_occupants: int = 200
+    # The levers that moved the cost per delivery, and the features that cost most.
     fanout_configurations: list[str] = field(
-        default_factory=lambda: ["production_template", "production_c2s_rate", "no_muc_archive"]
+        default_factory=lambda: [
+            "production_template",
+            "gc_prosody_default",
+            "gc_incremental_200_200",
+            "stock_groupchat_delivery",
+            "stream_management",
+            "opportunistic_writes",
+            "no_muc_archive",
+            "production_c2s_rate",
+        ]
     )
+    fanout_compare_rounds: int = 2
+    fanout_lua_profile: bool = False
+    # The same room against ejabberd at each size (bench/ejabberd.py).
+    fanout_reference: bool = True
     direct_pairs: int = 100
     logins: int = 200
     # The quick sizes keep `make bench` near 3 minutes; FULL has the issue's sizes.
@@ -89,6 +104,7 @@ def machine() -> dict:
         ),
         "python": platform.python_version(),
         "prosody": command("dpkg-query", "-W", "-f=${Version}", "prosody"),
+        "ejabberd": command("dpkg-query", "-W", "-f=${Version}", "ejabberd"),
         "slixmpp": slixmpp.__version__,
         "django": django.get_version(),
         "kernel": platform.release(),
@@ -96,7 +112,7 @@ def machine() -> dict:
     }
 
 
-def run_scenarios(workspace, sizes: Sizes, only: set[str]) -> dict:
+def run_scenarios(workspace, sizes: Sizes, only: set[str], options=None) -> dict:
     from bench import (
         direct,
         login_storm,
@@ -113,6 +129,9 @@ def run_scenarios(workspace, sizes: Sizes, only: set[str]) -> dict:
             sizes.fanout_phases,
             sizes.fanout_compare_occupants,
             sizes.fanout_configurations,
+            rounds=sizes.fanout_compare_rounds,
+            lua_profile=sizes.fanout_lua_profile,
+            reference=sizes.fanout_reference,
         ),
         "direct": lambda: direct.run(sizes.direct_pairs, direct.Profile()),
         "login_storm": lambda: {
@@ -143,10 +162,41 @@ def run_scenarios(workspace, sizes: Sizes, only: set[str]) -> dict:
     return results
 
 
+def fanout_sizes(sizes: Sizes, args) -> Sizes:
+    """The fan-out options of the command line over a profile's sizes."""
+    changes = {"fanout_lua_profile": args.lua_profile}
+    if args.no_ejabberd:
+        changes["fanout_reference"] = False
+    if args.occupants is not None:
+        changes["fanout_occupants"] = [int(n) for n in args.occupants.split(",") if n]
+    if args.compare is not None:
+        names = [name for name in args.compare.split(",") if name]
+        if unknown := set(names) - set(fanout.CONFIGURATIONS):
+            raise SystemExit(f"unknown configurations: {', '.join(sorted(unknown))}")
+        changes["fanout_configurations"] = names
+    if args.compare_occupants is not None:
+        changes["fanout_compare_occupants"] = args.compare_occupants
+    if args.rounds is not None:
+        changes["fanout_compare_rounds"] = args.rounds
+    return dataclasses.replace(sizes, **changes)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--full", action="store_true", help="the large sizes")
     parser.add_argument("--only", help=f"comma-separated scenarios of {', '.join(SCENARIOS)}")
+    parser.add_argument(
+        "--lua-profile",
+        action="store_true",
+        help="fan-out: profile Prosody's Lua (bench/lua/mod_bench_profile.lua) per phase",
+    )
+    parser.add_argument(
+        "--no-ejabberd", action="store_true", help="fan-out: skip the ejabberd reference"
+    )
+    parser.add_argument("--occupants", help="fan-out: comma-separated room sizes")
+    parser.add_argument("--compare", help="fan-out: comma-separated configurations to compare")
+    parser.add_argument("--compare-occupants", type=int, help="fan-out: room size compared")
+    parser.add_argument("--rounds", type=int, help="fan-out: rounds of the comparison")
     args = parser.parse_args()
     only = set(args.only.split(",")) if args.only else set(SCENARIOS)
     if unknown := only - set(SCENARIOS):
@@ -173,7 +223,7 @@ def main() -> None:
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "command": "make bench" + (" FULL=1" if args.full else ""),
             "machine": machine(),
-            **run_scenarios(workspace, FULL if args.full else QUICK, only),
+            **run_scenarios(workspace, fanout_sizes(FULL if args.full else QUICK, args), only),
         }
         results["total_s"] = round(time.monotonic() - started, 1)
     if args.only:

@@ -18,6 +18,7 @@ key once (login cost is the login storm's subject, not this one's).
 """
 
 import asyncio
+import re
 import ssl
 import tempfile
 import time
@@ -41,14 +42,19 @@ class Profile:
     closed_seconds: float = 3.0
     burst_per_sender: int = 20
     quiet_seconds: float = 10.0  # no delivery for this long: what is missing is lost
+    join_timeout: float = 120.0  # for all N to connect and join
 
 
 class Room:
     """The load side: N lean clients in one room, counting what each receives."""
 
-    def __init__(self, config, count: int):
+    def __init__(
+        self, config, count: int, stream_management: bool = False, join_timeout: float = 120
+    ):
         self.config = config
         self.count = count
+        self.join_timeout = join_timeout
+        self.stream_management = stream_management
         self.clients: list[LeanClient] = []
         self.phases: dict[bytes, Phase] = {}
         self.echoes = [asyncio.Event() for _ in range(SENDERS)]
@@ -81,15 +87,21 @@ class Room:
             await client.login(f"occupant{index}", PASSWORD)
             logged_in = time.perf_counter()
             await client.join_room(ROOM, f"occupant{index}")
-            self.tasks.append(asyncio.create_task(client.receive_bodies(self._on_body(index))))
             return logged_in
 
         started = time.perf_counter()
         first = await one(0)  # creates the room
-        rest = await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(1, self.count))), 120)
+        rest = await asyncio.wait_for(
+            asyncio.gather(*(one(i) for i in range(1, self.count))), self.join_timeout
+        )
         joined = time.perf_counter()
         # Keep the clients in index order for the senders.
         self.clients.sort(key=lambda c: int(c.jid.split("@")[0][len("occupant") :]))
+        if self.stream_management:
+            # Once the room is quiet: every stanza from here on carries a body.
+            await asyncio.gather(*(client.enable_sm() for client in self.clients))
+        for index, client in enumerate(self.clients):
+            self.tasks.append(asyncio.create_task(client.receive_bodies(self._on_body(index))))
         return {
             "connect_join_s": round(joined - started, 3),
             "all_logged_in_s": round(max([first, *rest]) - started, 3),
@@ -143,17 +155,104 @@ class Room:
             client.close()
 
 
-async def measure(config, pid: int, count: int, profile: Profile) -> dict:
-    room = Room(config, count)
+class LuaProfile:
+    """Drives bench/lua/mod_bench_profile.lua over a control connection of its own
+    (not in the room): reset before a phase, dump after it."""
+
+    NS = "urn:chatboard:bench:profile"
+
+    def __init__(self, config, directory: Path):
+        self.config, self.directory = config, directory
+        self.client: LeanClient | None = None
+        self.phases: dict[str, dict] = {}
+
+    async def open(self) -> None:
+        context = ssl.create_default_context(
+            cafile=str(self.config.runtime_dir / "certs/localhost.crt")
+        )
+        self.client = LeanClient("127.0.0.1", self.config.c2s_port, "localhost", context)
+        await self.client.login("occupant0", PASSWORD)
+
+    async def _control(self, action: str, path: str = "") -> None:
+        extra = f" path='{path}'" if path else ""
+        reply = await self.client.iq(
+            f"<iq type='set' id='profile-{action}' to='localhost'>"
+            f"<profile xmlns='{self.NS}' action='{action}'{extra}/></iq>"
+        )
+        while f"id='profile-{action}'".encode() not in reply:
+            # The server's pings (this connection is otherwise silent) come first.
+            if match := re.search(rb"<iq id='([^']+)' type='get'[^>]*>\s*<ping", reply):
+                self.client.send(f"<iq type='result' id='{match.group(1).decode()}'/>")
+            reply = await self.client.iq("")
+        if b"type='result'" not in reply:
+            raise RuntimeError(f"profiler {action} failed: {reply[:300]!r}")
+
+    async def reset(self) -> None:
+        await self._control("reset")
+
+    async def dump(self, phase: str, units: int, unit: str) -> None:
+        path = self.directory / f"profile-{phase}.tsv"
+        await self._control("dump", str(path))
+        self.phases[phase] = summarise_profile(path.read_text(), units, unit)
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+
+
+def summarise_profile(text: str, units: int, unit: str, top: int = 25) -> dict:
+    """The profiler's dump as the top functions by self and inclusive time, in µs
+    per unit of work (a delivery, a join presence)."""
+    total, rows = 0.0, {"self": [], "inclusive": []}
+    for line in text.splitlines():
+        kind, seconds, samples, function = line.split("\t", 3)
+        if kind == "total":
+            total = float(seconds)
+        else:
+            rows[kind].append((float(seconds), int(samples), function))
+    summary = {"unit": unit, "units": units, "profiled_cpu_s": round(total, 3)}
+    for kind, entries in rows.items():
+        entries.sort(reverse=True)
+        summary[kind] = [
+            {
+                "function": function,
+                "us_per_unit": round(seconds / max(units, 1) * 1e6, 2),
+                "share": round(seconds / total, 3) if total else None,
+                **({"samples": samples} if kind == "self" else {}),
+            }
+            for seconds, samples, function in entries[:top]
+        ]
+    return summary
+
+
+async def measure(
+    config,
+    pid: int,
+    count: int,
+    profile: Profile,
+    stream_management: bool = False,
+    lua_profile: LuaProfile | None = None,
+) -> dict:
+    room = Room(config, count, stream_management, profile.join_timeout)
 
     def usage():
         return process_cpu_seconds(pid), time.process_time()
 
     try:
+        if lua_profile:
+            await lua_profile.open()
+            await lua_profile.reset()
         before = usage()
         result = await room.enter()
         result["join_prosody_cpu_s"] = round(usage()[0] - before[0], 2)
         result["join_load_tool_cpu_s"] = round(usage()[1] - before[1], 2)
+        # The k-th to join gets k-1 presences of those in and its own is sent to k.
+        result["join_presences"] = count * count
+        result["join_prosody_us_per_presence"] = round(
+            result["join_prosody_cpu_s"] / (count * count) * 1e6, 1
+        )
+        if lua_profile:
+            await lua_profile.dump("join", count * count, "join presence")
         phases = {
             "paced": lambda: room.paced(profile.paced_seconds),
             "closed_loop": lambda: room.closed_loop(profile.closed_seconds),
@@ -162,11 +261,15 @@ async def measure(config, pid: int, count: int, profile: Profile) -> dict:
         for name, run_phase in phases.items():
             if name == "paced" and not profile.paced_seconds:
                 continue
+            if lua_profile:
+                await lua_profile.reset()
             before = usage()
             phase = await run_phase()
             await drain(phase, phase.sent * count, profile.quiet_seconds, lambda: usage()[0])
             after = usage()
             report = phase_report(phase, phase.sent)
+            if lua_profile:
+                await lua_profile.dump(name, report["deliveries"], "delivery")
             prosody_cpu = after[0] - before[0]
             result[name] = {
                 **report,
@@ -176,30 +279,86 @@ async def measure(config, pid: int, count: int, profile: Profile) -> dict:
                 "prosody_us_per_delivery": round(prosody_cpu / max(report["deliveries"], 1) * 1e6),
             }
         result["prosody_rss_mb"] = round(process_rss_mb(pid), 1)
+        if lua_profile:
+            result["lua_profile"] = lua_profile.phases
     finally:
         room.close()
+        if lua_profile:
+            lua_profile.close()
     return result
 
 
-def run_size(count: int, profile: Profile, **prosody_settings) -> dict:
+def run_size(
+    count: int,
+    profile: Profile,
+    stream_management: bool = False,
+    lua_profile: bool = False,
+    **prosody_settings,
+) -> dict:
+    """One room of `count` under one Prosody configuration. `lua_profile`: load
+    the sampling profiler (bench/lua/mod_bench_profile.lua) and report where
+    the Lua time goes in the join and in each phase."""
     from accounts.scram import derive_scram_sha1
 
     credentials = derive_scram_sha1(PASSWORD, 10000, salt=SALT)
     accounts = {f"occupant{i}": credentials for i in range(count)}
+    if lua_profile:
+        modules = prosody_settings.get("bench_modules", [])
+        prosody_settings = {**prosody_settings, "bench_modules": [*modules, "bench_profile"]}
     with (
         tempfile.TemporaryDirectory() as tmp,
         prosody(Path(tmp), "x" * 48, accounts, **prosody_settings) as (config, server),
     ):
-        return asyncio.run(measure(config, server.process.pid, count, profile))
+        profiler = LuaProfile(config, Path(tmp)) if lua_profile else None
+        return asyncio.run(
+            measure(config, server.process.pid, count, profile, stream_management, profiler)
+        )
+
+
+def run_ejabberd_size(count: int, profile: Profile) -> dict:
+    """The same room and load against ejabberd (bench/ejabberd.py). Its accounts
+    are registered in-band first (not measured); each has its own SCRAM salt, so
+    the load tool derives a key per account (about 1 ms each)."""
+    from bench import ejabberd
+
+    usernames = [f"occupant{i}" for i in range(count)]
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        ejabberd.ejabberd(Path(tmp), usernames, PASSWORD) as (config, server),
+    ):
+        result = asyncio.run(measure(config, server.pid, count, profile))
+        return {**result, "registration_s": config.registration_s}
 
 
 # Prosody settings that could matter for a room's throughput, each compared with
 # the production template at one size (closed and open loop).
 NO_MUC_ARCHIVE = {"muc_log_by_default = true": "muc_log_by_default = false"}
+NETWORK_SETTINGS = "network_settings = { tcp_backlog = 1024 }"
+
+
+GC_SETTINGS = 'gc = { mode = "generational" }'
+
+
+def gc_settings(settings: str) -> dict:
+    return {"replace": {GC_SETTINGS: f"gc = {{ {settings} }}"}}
+
+
+def network_settings(extra: str) -> dict:
+    return {"replace": {NETWORK_SETTINGS: NETWORK_SETTINGS[:-2] + "; " + extra + " }"}}
+
+
 CONFIGURATIONS = {
     "production_template": {},
     # The template's per-connection rate limit (the other cases lift it).
     "production_c2s_rate": {"c2s_rate": None},
+    # Every client enables stream management (XEP-0198) once in the room, as
+    # Converse and mobile clients do: Prosody queues each stanza until acked.
+    "stream_management": {"stream_management": True},
+    # The same, with an ack asked for every 50 unacked stanzas instead of 5.
+    "stream_management_ack_50": {
+        "stream_management": True,
+        "replace": {"smacks_max_unacked_stanzas = 5": "smacks_max_unacked_stanzas = 50"},
+    },
     "no_muc_archive": {"replace": NO_MUC_ARCHIVE},
     "no_muc_archive_no_history": {
         "replace": {
@@ -213,7 +372,45 @@ CONFIGURATIONS = {
             "sql = nil": 'sql = { driver = "SQLite3", database = "prosody.sqlite" }',
         }
     },
+    # Room messages through mod_mam's, mod_carbons' and mod_message's handlers
+    # again, as without mod_chatboard_groupchat_delivery.
+    "stock_groupchat_delivery": {"without_modules": ["chatboard_groupchat_delivery"]},
+    # Our modules on the MUC component (message rate cap, hidden rooms, room sync).
+    "no_chatboard_muc_modules": {
+        "without_modules": [
+            "chatboard_muc_limits",
+            "chatboard_hidden_rooms",
+            "chatboard_rooms",
+        ]
+    },
+    # Lua 5.4's garbage collector. The template: generational. Prosody's default:
+    # incremental, threshold 105 (a cycle each time the heap grows by 5 %), step
+    # 500; Lua's own incremental default is closer to 200 and 100.
+    "gc_prosody_default": gc_settings('mode = "incremental"; threshold = 105; speed = 500'),
+    "gc_incremental_200_200": gc_settings('mode = "incremental"; threshold = 200; speed = 200'),
+    "gc_incremental_400_400": gc_settings('mode = "incremental"; threshold = 400; speed = 400'),
+    # Write at once instead of at the next poll (one TLS record per stanza).
+    "opportunistic_writes": network_settings("opportunistic_writes = true"),
+    "read_size_64k": network_settings("read_size = 65536"),
 }
+
+
+def _median_run(runs: list[dict]) -> dict:
+    """The round with the median closed-loop CPU per delivery, with every round's
+    figures beside it (rounds alternate configurations: noise hits them all)."""
+    ordered = sorted(runs, key=lambda r: r["closed_loop"]["prosody_us_per_delivery"])
+    chosen = dict(ordered[len(ordered) // 2])
+    chosen["rounds"] = [
+        {
+            "closed_us_per_delivery": r["closed_loop"]["prosody_us_per_delivery"],
+            "burst_us_per_delivery": r["open_loop"]["prosody_us_per_delivery"],
+            "connect_join_s": r["connect_join_s"],
+            "join_us_per_presence": r["join_prosody_us_per_presence"],
+            "rss_mb": r["prosody_rss_mb"],
+        }
+        for r in runs
+    ]
+    return chosen
 
 
 def run(
@@ -221,16 +418,38 @@ def run(
     profile: Profile,
     compare_occupants: int | None = None,
     configurations: list[str] | None = None,
+    rounds: int = 1,
+    lua_profile: bool = False,
+    reference: bool = False,
 ) -> dict:
-    """`configurations`: names from CONFIGURATIONS to compare (default: all)."""
+    """`configurations`: names from CONFIGURATIONS to compare (default: all), each
+    run `rounds` times, alternating. `lua_profile`: profile the sizes' Prosody.
+    `reference`: each size also against ejabberd, right after Prosody."""
+    from bench import ejabberd
     from stack.prosody import ProsodyConfig
 
     results = {"sizes": {}}
+    if reference and ejabberd.installed():
+        results["ejabberd"] = {"version": ejabberd.version(), "sizes": {}}
     for n in sizes:
         try:
-            results["sizes"][str(n)] = {"occupants": n, **run_size(n, profile)}
+            results["sizes"][str(n)] = {
+                "occupants": n,
+                **run_size(n, profile, lua_profile=lua_profile),
+            }
         except Exception as error:  # a size too large for this machine; the others count
             results["sizes"][str(n)] = {"occupants": n, "error": f"{type(error).__name__}: {error}"}
+        if "ejabberd" in results:
+            try:
+                results["ejabberd"]["sizes"][str(n)] = {
+                    "occupants": n,
+                    **run_ejabberd_size(n, profile),
+                }
+            except Exception as error:
+                results["ejabberd"]["sizes"][str(n)] = {
+                    "occupants": n,
+                    "error": f"{type(error).__name__}: {error}",
+                }
     if compare_occupants:
         compare = Profile(
             paced_seconds=0,
@@ -238,11 +457,16 @@ def run(
             burst_per_sender=profile.burst_per_sender,
         )
         production_rate = ProsodyConfig.__dataclass_fields__["c2s_rate"].default
-        results["configurations"] = {"occupants": compare_occupants}
-        for name in configurations or CONFIGURATIONS:
-            settings = CONFIGURATIONS[name]
-            if "c2s_rate" in settings:
-                settings = {**settings, "c2s_rate": production_rate}
-            results["configurations"][name] = run_size(compare_occupants, compare, **settings)
+        names = configurations or list(CONFIGURATIONS)
+        runs: dict[str, list[dict]] = {name: [] for name in names}
+        for _ in range(rounds):
+            for name in names:
+                settings = CONFIGURATIONS[name]
+                if "c2s_rate" in settings:
+                    settings = {**settings, "c2s_rate": production_rate}
+                runs[name].append(run_size(compare_occupants, compare, **settings))
+        results["configurations"] = {"occupants": compare_occupants, "rounds": rounds}
+        for name in names:
+            results["configurations"][name] = _median_run(runs[name])
         results["production_c2s_rate"] = production_rate
     return results

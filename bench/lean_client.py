@@ -30,6 +30,8 @@ SASL_REPLY = re.compile(rb"<(challenge|success|failure)\b[^>]*?(/>|>([^<]*)</\1>
 
 
 MUC_NS = "http://jabber.org/protocol/muc"
+SM_NS = "urn:xmpp:sm:3"
+SM_REQUEST = f"<r xmlns='{SM_NS}'/>".encode()
 
 
 class LoginFailed(Exception):
@@ -51,6 +53,10 @@ class LeanClient:
         self.writer: asyncio.StreamWriter | None = None
         self.buffer = b""
         self.jid = None
+        # Stream management (XEP-0198): on once enable_sm() ran; every stanza the
+        # server sends from then on is a message with a body (the bench's own).
+        self.sm_enabled = False
+        self.sm_handled = 0
 
     async def _read_until(self, *markers: bytes) -> bytes:
         """Read until one of the markers appears; return and consume the buffer up to it."""
@@ -187,6 +193,16 @@ class LeanClient:
         reply = await self._read_until(b"</iq>")
         return reply[reply.rfind(b"<iq") :]
 
+    async def enable_sm(self) -> None:
+        """Ask for stream management as Converse and mobile clients do. Call it once
+        the room is quiet, before receive_bodies: the server counts stanzas from
+        its <enabled/> on, and the receive loop counts them by their bodies (only
+        bench messages come after it) and answers the server's ack requests."""
+        self.send(f"<enable xmlns='{SM_NS}'/>")
+        await self._read_until(b"<enabled")
+        await self._read_until(b">")
+        self.sm_enabled = True
+
     def send_groupchat(self, room_jid: str, body: str) -> None:
         self.send(f"<message to='{room_jid}' type='groupchat'><body>{body}</body></message>")
 
@@ -199,9 +215,12 @@ class LeanClient:
         reader, data = self.reader, self.buffer
         self.buffer = b""
         now = time.monotonic_ns
+        sm_tail = b""
         while True:
             received = now()
             pos = 0
+            bodies = 0
+            scanned = data
             while True:
                 start = data.find(b"<body>", pos)
                 if start < 0:
@@ -212,7 +231,15 @@ class LeanClient:
                     data = data[start:]
                     break
                 on_body(data[start + 6 : end], received)
+                bodies += 1
                 pos = end + 7
+            if self.sm_enabled:
+                self.sm_handled += bodies
+                # Everything read so far is handled: acknowledge it all.
+                window = sm_tail + scanned
+                if SM_REQUEST in window:
+                    self.send(f"<a xmlns='{SM_NS}' h='{self.sm_handled}'/>")
+                sm_tail = window[-(len(SM_REQUEST) - 1) :]
             chunk = await reader.read(262144)
             if not chunk:
                 return

@@ -12,17 +12,18 @@ def table(header: list[str], rows: list[list]) -> list[str]:
     return lines
 
 
-def fanout_tables(fanout: dict) -> list[str]:
+def _size_rows(sizes: dict) -> list[list]:
     rows = []
-    for n, r in fanout["sizes"].items():
+    for n, r in sizes.items():
         if "error" in r:
-            rows.append([n, f"failed: {r['error']}", *[""] * 10])
+            rows.append([n, f"failed: {r['error']}", *[""] * 11])
             continue
         paced, closed, burst = r.get("paced", {}), r["closed_loop"], r["open_loop"]
         rows.append(
             [
                 n,
                 r["connect_join_s"],
+                r.get("join_prosody_us_per_presence"),
                 paced.get("p50_ms"),
                 paced.get("p99_ms"),
                 closed["deliveries_per_s"],
@@ -35,50 +36,121 @@ def fanout_tables(fanout: dict) -> list[str]:
                 r["prosody_rss_mb"],
             ]
         )
-    lines = table(
-        [
-            "occupants",
-            "connect+join s",
-            "paced p50 ms",
-            "paced p99 ms",
-            "saturated deliveries/s",
-            "saturated p99 ms",
-            "burst deliveries/s",
-            "lost",
-            "Prosody µs/delivery",
-            "Prosody CPU s",
-            "load tool CPU s",
-            "Prosody RSS MB",
-        ],
-        rows,
-    )
+    return rows
+
+
+SIZE_HEADER = [
+    "occupants",
+    "connect+join s",
+    "join µs/presence",
+    "paced p50 ms",
+    "paced p99 ms",
+    "saturated deliveries/s",
+    "saturated p99 ms",
+    "burst deliveries/s",
+    "lost",
+    "server µs/delivery",
+    "server CPU s",
+    "load tool CPU s",
+    "server RSS MB",
+]
+
+
+def _ratio(ours, theirs):
+    if not isinstance(ours, int | float) or not isinstance(theirs, int | float) or not theirs:
+        return None
+    return round(ours / theirs, 2)
+
+
+def reference_lines(fanout: dict) -> list[str]:
+    """ejabberd at the same sizes, and ChatBoard/ejabberd ratios (below 1: ours is cheaper)."""
+    reference = fanout.get("ejabberd")
+    if not reference:
+        return []
+    lines = ["", f"ejabberd {reference['version']}, same room and load:", ""]
+    lines += table(SIZE_HEADER, _size_rows(reference["sizes"]))
+    rows = []
+    for n, theirs in reference["sizes"].items():
+        ours = fanout["sizes"].get(n, {})
+        if "error" in theirs or "error" in ours or not ours:
+            continue
+        rows.append(
+            [
+                n,
+                _ratio(
+                    ours["closed_loop"]["prosody_us_per_delivery"],
+                    theirs["closed_loop"]["prosody_us_per_delivery"],
+                ),
+                _ratio(
+                    ours["open_loop"]["prosody_us_per_delivery"],
+                    theirs["open_loop"]["prosody_us_per_delivery"],
+                ),
+                _ratio(ours["connect_join_s"], theirs["connect_join_s"]),
+                _ratio(ours["join_prosody_cpu_s"], theirs["join_prosody_cpu_s"]),
+                _ratio(ours.get("paced", {}).get("p99_ms"), theirs.get("paced", {}).get("p99_ms")),
+                _ratio(ours["closed_loop"]["p99_ms"], theirs["closed_loop"]["p99_ms"]),
+                _ratio(ours["prosody_rss_mb"], theirs["prosody_rss_mb"]),
+            ]
+        )
+    lines += [
+        "",
+        "ChatBoard (Prosody) / ejabberd, below 1 is ChatBoard cheaper or faster:",
+        "",
+        *table(
+            [
+                "occupants",
+                "CPU/delivery saturated",
+                "CPU/delivery burst",
+                "connect+join time",
+                "join CPU",
+                "paced p99",
+                "saturated p99",
+                "RSS",
+            ],
+            rows,
+        ),
+    ]
+    return lines
+
+
+def fanout_tables(fanout: dict) -> list[str]:
+    lines = table(SIZE_HEADER, _size_rows(fanout["sizes"]))
+    lines += reference_lines(fanout)
     configs = fanout.get("configurations")
     if configs:
-        rows = [
-            [
-                name,
-                r["closed_loop"]["deliveries_per_s"],
-                r["closed_loop"]["prosody_us_per_delivery"],
-                r["open_loop"]["deliveries_per_s"],
-                r["closed_loop"]["lost"] + r["open_loop"]["lost"],
-                r["connect_join_s"],
-            ]
-            for name, r in configs.items()
-            if name != "occupants"
-        ]
+        rows = []
+        for name, r in configs.items():
+            if name in ("occupants", "rounds"):
+                continue
+            rounds = r.get("rounds", [])
+            rows.append(
+                [
+                    name,
+                    r["closed_loop"]["deliveries_per_s"],
+                    r["closed_loop"]["prosody_us_per_delivery"],
+                    " / ".join(str(x["closed_us_per_delivery"]) for x in rounds),
+                    " / ".join(str(x["burst_us_per_delivery"]) for x in rounds),
+                    r["closed_loop"]["lost"] + r["open_loop"]["lost"],
+                    " / ".join(str(x["connect_join_s"]) for x in rounds),
+                    " / ".join(str(x["rss_mb"]) for x in rounds),
+                ]
+            )
         lines += [
             "",
-            f"Prosody configurations compared, {configs['occupants']} occupants "
+            f"Prosody configurations compared, {configs['occupants']} occupants, "
+            f"{configs.get('rounds', 1)} alternating round(s), every round shown "
             f"(production c2s rate limit: {fanout['production_c2s_rate']}):",
             "",
             *table(
                 [
                     "configuration",
-                    "saturated deliveries/s",
-                    "Prosody µs/delivery",
-                    "burst deliveries/s",
+                    "saturated deliveries/s (median round)",
+                    "Prosody µs/delivery (median round)",
+                    "saturated µs/delivery, rounds",
+                    "burst µs/delivery, rounds",
                     "lost",
-                    "connect+join s",
+                    "connect+join s, rounds",
+                    "RSS MB, rounds",
                 ],
                 rows,
             ),
@@ -239,7 +311,8 @@ def update_readme(results: dict) -> None:
         BEGIN,
         f"Latest run: {results['date']}, `{results['command']}`, {results['total_s']} s, "
         f"{m['cpus']} CPUs ({m['cpu_model']}, load average {m['load_average_at_start'][0]} "
-        f"at start), Python {m['python']}, Prosody {m['prosody']}, slixmpp {m['slixmpp']}, "
+        f"at start), Python {m['python']}, Prosody {m['prosody']}, "
+        f"ejabberd {m.get('ejabberd') or 'not installed'}, slixmpp {m['slixmpp']}, "
         f"Django {m['django']}.",
     ]
     for key, title, render in SECTIONS:

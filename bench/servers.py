@@ -8,7 +8,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stack.prosody import ProsodyConfig, ProsodyServer
+from stack.prosody import MODULES_DIR, ProsodyConfig, ProsodyServer, lua
+
+BENCH_MODULES_DIR = Path(__file__).resolve().parent / "lua"
 
 
 def free_port() -> int:
@@ -76,6 +78,12 @@ class BenchProsodyConfig(ProsodyConfig):
     (e.g. MUC archiving off). Each replaced text must exist in the template."""
 
     replace: dict[str, str] = field(default_factory=dict)
+    # Global settings added to the template (e.g. `gc = { ... }`).
+    extra_settings: str = ""
+    # Modules from bench/lua loaded on the VirtualHost (e.g. the profiler).
+    bench_modules: list[str] = field(default_factory=list)
+    # Module names taken out of the template's modules_enabled lists.
+    without_modules: list[str] = field(default_factory=list)
 
     def render(self) -> str:
         text = super().render()
@@ -83,6 +91,18 @@ class BenchProsodyConfig(ProsodyConfig):
             if old not in text:
                 raise ValueError(f"{old!r} is not in the Prosody config template")
             text = text.replace(old, new)
+        for name in self.without_modules:
+            if f'"{name}";' not in text and f'"{name}" ' not in text:
+                raise ValueError(f"{name!r} is not enabled in the Prosody config template")
+            text = text.replace(f'"{name}";', "").replace(f'"{name}" ', "")
+        if self.bench_modules:
+            plugins = f"plugin_paths = {{ {lua(str(MODULES_DIR))} }}"
+            text = text.replace(plugins, plugins[:-2] + f", {lua(str(BENCH_MODULES_DIR))} }}")
+            enabled = "".join(f"{lua(name)}; " for name in self.bench_modules)
+            text = text.replace("modules_enabled = {", "modules_enabled = { " + enabled, 1)
+        if self.extra_settings:
+            marker = "---------- Modules ----------"
+            text = text.replace(marker, self.extra_settings + "\n" + marker)
         return text
 
 

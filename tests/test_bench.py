@@ -52,10 +52,34 @@ def test_room_fanout_delivers_every_message_to_every_occupant():
         assert report["p99_ms"] is not None and report["prosody_cpu_s"] >= 0
 
 
+def test_lua_profile_shows_where_prosody_spends_a_delivery():
+    profile = fanout.Profile(paced_seconds=0, closed_seconds=0.5, burst_per_sender=3)
+    result = fanout.run_size(6, profile, lua_profile=True)
+    closed = result["lua_profile"]["closed_loop"]
+    assert closed["unit"] == "delivery" and closed["units"] == result["closed_loop"]["deliveries"]
+    assert closed["profiled_cpu_s"] > 0 and closed["self"]
+    # Every room message goes through mod_muc's broadcast.
+    assert any("broadcast" in entry["function"] for entry in closed["inclusive"])
+    assert result["lua_profile"]["join"]["unit"] == "join presence"
+
+
+def test_room_fanout_against_ejabberd_delivers_every_message():
+    from bench import ejabberd
+
+    # A skip would hide a missing install step: make test installs it too.
+    assert ejabberd.installed(), "ejabberd is not installed (the Makefile's DEB_BENCH_PACKAGES)"
+    profile = fanout.Profile(paced_seconds=0.5, closed_seconds=0.5, burst_per_sender=3)
+    result = fanout.run_ejabberd_size(6, profile)
+    for phase in ("paced", "closed_loop", "open_loop"):
+        report = result[phase]
+        assert report["deliveries"] == report["messages_sent"] * 6 > 0, phase
+        assert report["lost"] == 0 and report["duplicates"] == 0, phase
+
+
 def test_fanout_compares_prosody_configurations():
     configurations = fanout.run([], fanout.Profile(closed_seconds=0.3, burst_per_sender=2), 5)
     compared = configurations["configurations"]
-    assert set(compared) - {"occupants"} == set(fanout.CONFIGURATIONS)
+    assert set(compared) - {"occupants", "rounds"} == set(fanout.CONFIGURATIONS)
     for name in fanout.CONFIGURATIONS:
         assert compared[name]["open_loop"]["lost"] == 0, name
 
