@@ -72,6 +72,14 @@ def try_room_config(server, username, slug):
         return None
 
 
+def room_in_prosody(server, owner: Client, owner_name: str, slug: str, **fields) -> str:
+    """A room made in the portal by <owner>, once the bridge has made it in Prosody;
+    its address."""
+    new_room(owner, slug, **fields)
+    eventually(lambda: try_room_config(server, owner_name, slug))
+    return f"{slug}@{MUC}"
+
+
 async def join(client, slug, nick=None, password=None, timeout=5):
     """Join the room; the error condition when Prosody refuses, or None once joined."""
     return await join_room(client, f"{slug}@{MUC}", nick, password, timeout)

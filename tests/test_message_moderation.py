@@ -12,7 +12,7 @@ from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
 from audit.models import AuditEntry
-from tests.rooms_helpers import MUC, PASSWORD, join, member, new_room, try_room_config
+from tests.rooms_helpers import MUC, PASSWORD, join, member, room_in_prosody
 from tests.xmpp_client import connect, eventually
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -102,9 +102,7 @@ def test_moderator_removes_a_message_for_everyone_and_from_the_archive(xmpp_serv
     owner = member(xmpp_server, "mod-olive")
     member(xmpp_server, "mod-pablo")
     member(xmpp_server, "mod-queen")
-    new_room(owner, "agora")
-    eventually(lambda: try_room_config(xmpp_server, "mod-olive", "agora"))
-    room = f"agora@{MUC}"
+    room = room_in_prosody(xmpp_server, owner, "mod-olive", "agora")
 
     async def scenario():
         async with AsyncExitStack() as stack:
@@ -165,8 +163,7 @@ def test_moderator_removes_a_message_for_everyone_and_from_the_archive(xmpp_serv
 
 def test_moderating_needs_a_message_of_that_room(xmpp_server, synced_db):
     owner = member(xmpp_server, "mod-rhea")
-    new_room(owner, "forum")
-    eventually(lambda: try_room_config(xmpp_server, "mod-rhea", "forum"))
+    room_in_prosody(xmpp_server, owner, "mod-rhea", "forum")
 
     async def scenario():
         client = await connect(xmpp_server, "mod-rhea@localhost", PASSWORD)
@@ -183,8 +180,7 @@ def test_moderating_needs_a_message_of_that_room(xmpp_server, synced_db):
 
 def test_the_muc_service_advertises_message_moderation(xmpp_server, synced_db):
     owner = member(xmpp_server, "mod-sven")
-    new_room(owner, "square")
-    eventually(lambda: try_room_config(xmpp_server, "mod-sven", "square"))
+    room_in_prosody(xmpp_server, owner, "mod-sven", "square")
 
     async def features():
         client = await connect(xmpp_server, "mod-sven@localhost", PASSWORD)
@@ -200,9 +196,7 @@ def test_the_muc_service_advertises_message_moderation(xmpp_server, synced_db):
 def test_clients_of_the_older_version_moderate_too(xmpp_server, synced_db):
     owner = member(xmpp_server, "mod-tara")
     member(xmpp_server, "mod-ugo")
-    new_room(owner, "kiosk")
-    eventually(lambda: try_room_config(xmpp_server, "mod-tara", "kiosk"))
-    room = f"kiosk@{MUC}"
+    room = room_in_prosody(xmpp_server, owner, "mod-tara", "kiosk")
 
     async def scenario():
         tara = await connect(xmpp_server, "mod-tara@localhost", PASSWORD)
@@ -245,9 +239,7 @@ def test_slixmpps_own_moderation_call_works_with_the_messages_own_id(xmpp_server
     stanza-id: accepted when only one recent message of the room has that id."""
     owner = member(xmpp_server, "mod-vic")
     member(xmpp_server, "mod-wes")
-    new_room(owner, "arcade")
-    eventually(lambda: try_room_config(xmpp_server, "mod-vic", "arcade"))
-    room = f"arcade@{MUC}"
+    room = room_in_prosody(xmpp_server, owner, "mod-vic", "arcade")
 
     async def scenario():
         vic = await connect(xmpp_server, "mod-vic@localhost", PASSWORD)

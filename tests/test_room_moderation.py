@@ -16,7 +16,7 @@ from audit.models import AuditEntry
 from outbox.actions import enqueue
 from outbox.models import OutboxEntry
 from rooms.models import Affiliation, RoleChange, Room
-from tests.rooms_helpers import MUC, PASSWORD, join, member, new_room, try_room_config
+from tests.rooms_helpers import MUC, PASSWORD, join, member, new_room, room_in_prosody
 from tests.xmpp_client import connect, eventually
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -64,9 +64,7 @@ def occupant_action(client, slug, jid, action, reason=""):
 def test_kick_from_the_portal_removes_every_session_within_a_second(xmpp_server, synced_db):
     owner = member(xmpp_server, "kick-olga")
     member(xmpp_server, "kick-kim")
-    new_room(owner, "dojo")
-    eventually(lambda: try_room_config(xmpp_server, "kick-olga", "dojo"))
-    room = f"dojo@{MUC}"
+    room = room_in_prosody(xmpp_server, owner, "kick-olga", "dojo")
 
     async def scenario():
         laptop = await connect(xmpp_server, "kick-kim@localhost", PASSWORD)
@@ -109,9 +107,7 @@ def test_voice_and_the_moderator_role_from_the_portal(xmpp_server, synced_db):
     owner = member(xmpp_server, "voice-vera")
     guest = member(xmpp_server, "voice-walt")
     member(xmpp_server, "voice-xia")
-    new_room(owner, "stage")
-    eventually(lambda: try_room_config(xmpp_server, "voice-vera", "stage"))
-    room = f"stage@{MUC}"
+    room = room_in_prosody(xmpp_server, owner, "voice-vera", "stage")
 
     roles = {}  # (watcher, nick) -> role, from the presences each client receives
 
@@ -180,9 +176,7 @@ def test_voice_and_the_moderator_role_from_the_portal(xmpp_server, synced_db):
 def test_ban_from_the_room_page_removes_and_lists_the_person(xmpp_server, synced_db):
     owner = member(xmpp_server, "ban-bea")
     member(xmpp_server, "ban-troll")
-    new_room(owner, "garden")
-    eventually(lambda: try_room_config(xmpp_server, "ban-bea", "garden"))
-    room = f"garden@{MUC}"
+    room = room_in_prosody(xmpp_server, owner, "ban-bea", "garden")
 
     async def scenario():
         troll = await connect(xmpp_server, "ban-troll@localhost", PASSWORD)
@@ -212,8 +206,7 @@ def test_ban_from_the_room_page_removes_and_lists_the_person(xmpp_server, synced
 def test_a_ban_made_from_a_client_shows_in_the_portal(xmpp_server, synced_db):
     owner = member(xmpp_server, "cban-cleo")
     member(xmpp_server, "cban-dan")
-    new_room(owner, "porch")
-    eventually(lambda: try_room_config(xmpp_server, "cban-cleo", "porch"))
+    room_in_prosody(xmpp_server, owner, "cban-cleo", "porch")
 
     async def ban():
         cleo = await connect(xmpp_server, "cban-cleo@localhost", PASSWORD)
@@ -246,8 +239,7 @@ def test_a_ban_made_from_a_client_shows_in_the_portal(xmpp_server, synced_db):
 def test_a_kick_that_waited_too_long_is_dropped_not_applied(xmpp_server, synced_db):
     owner = member(xmpp_server, "late-lena")
     member(xmpp_server, "late-max")
-    new_room(owner, "attic")
-    eventually(lambda: try_room_config(xmpp_server, "late-lena", "attic"))
+    room_in_prosody(xmpp_server, owner, "late-lena", "attic")
     room = Room.objects.get(slug="attic")
 
     def queue_stale_kick():
@@ -287,9 +279,7 @@ def test_a_kick_that_waited_too_long_is_dropped_not_applied(xmpp_server, synced_
 def test_a_replayed_kick_does_not_kick_again(xmpp_server, synced_db):
     owner = member(xmpp_server, "replay-rita")
     member(xmpp_server, "replay-sam")
-    new_room(owner, "cellar")
-    eventually(lambda: try_room_config(xmpp_server, "replay-rita", "cellar"))
-    room = f"cellar@{MUC}"
+    room = room_in_prosody(xmpp_server, owner, "replay-rita", "cellar")
 
     def replay(change_id):
         with transaction.atomic():
@@ -373,9 +363,7 @@ def _user(username):
 def test_clients_cannot_send_the_bridges_role_requests_or_fake_its_reports(xmpp_server, synced_db):
     owner = member(xmpp_server, "fake-fay")
     member(xmpp_server, "fake-gus")
-    new_room(owner, "yard")
-    eventually(lambda: try_room_config(xmpp_server, "fake-fay", "yard"))
-    room = f"yard@{MUC}"
+    room = room_in_prosody(xmpp_server, owner, "fake-fay", "yard")
     ns = "urn:chatboard:rooms:0"
 
     async def attack():
