@@ -58,3 +58,35 @@ def test_reconcile_restores_credentials_changed_behind_the_portals_back(xmpp_ser
     assert can_log_in(xmpp_server, "drifted@localhost", "changed-by-hand")
     synced_db.restart()
     assert eventually(lambda: can_log_in(xmpp_server, "drifted@localhost", PASSWORD))
+
+
+def test_a_failed_reconcile_is_retried_within_seconds_not_at_the_next_interval(monkeypatch):
+    import asyncio
+    from types import SimpleNamespace
+
+    from bridge import reconciler
+
+    monkeypatch.setattr(reconciler, "FIRST_RETRY_DELAY", 0.05)
+
+    class FlakyPart:
+        """Fails its first reconcile as a database deadlock would, then succeeds."""
+
+        attempts = 0
+
+        async def reconcile(self):
+            self.attempts += 1
+            if self.attempts == 1:
+                raise RuntimeError("deadlock detected")
+            return "repaired"
+
+    async def scenario():
+        online = asyncio.Event()
+        online.set()
+        part = FlakyPart()
+        loop = reconciler.Reconciler(SimpleNamespace(online=online), [part], interval=300)
+        task = asyncio.create_task(loop.run())
+        await asyncio.sleep(0.5)
+        task.cancel()
+        return part.attempts
+
+    assert asyncio.run(scenario()) == 2  # retried soon, then back to the 300 s interval
