@@ -2,7 +2,6 @@
 Prosody and the bridge as their own processes. Screenshots: test-artifacts/."""
 
 import pytest
-from django.core.cache import cache
 from playwright.sync_api import expect
 
 from tests.chat_page import (
@@ -21,12 +20,6 @@ from tests.chat_page import (
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    """allauth's per-IP signup limit (in the cache) is for visitors, not a test suite."""
-    cache.clear()
 
 
 def room_jid(xmpp_server, slug):

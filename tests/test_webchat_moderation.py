@@ -1,7 +1,6 @@
 """Message moderation in the web chat: Converse's own UI against the real Prosody."""
 
 import pytest
-from django.core.cache import cache
 from playwright.sync_api import expect
 
 from tests.chat_page import (
@@ -15,11 +14,6 @@ from tests.chat_page import (
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    cache.clear()
 
 
 def test_a_moderator_removes_a_message_and_others_see_it_removed(
