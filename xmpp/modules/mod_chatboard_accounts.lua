@@ -18,7 +18,7 @@
 -- see in the portal when someone last logged in over XMPP and how many
 -- sessions they have, without the portal ever asking Prosody:
 --
---   <message from="<host>" to="<chatboard_bridge_jid>">
+--   <message from="<host>" to="<chatboard_bridge_jid>" type="normal">
 --     <sessions xmlns="urn:chatboard:accounts:0" username="alice" count="2"
 --               login="<unix time>"/>   (login only when a session started)
 --   </message>

@@ -12,7 +12,7 @@
 -- bare JID as actor. That is what keeps the bridge's own writes from coming
 -- back to it as notifications.
 --
---   <message from="<host>" to="<chatboard_bridge_jid>">
+--   <message from="<host>" to="<chatboard_bridge_jid>" type="normal">
 --     <profile-changed xmlns="urn:chatboard:profiles:0" username="alice"
 --                      node="urn:xmpp:avatar:metadata"/>
 --   </message>
