@@ -11,7 +11,8 @@
 --       that changed (nickname, real bare JID, role), at most once per interval.
 --
 -- Kept apart because each report waits: changes are coalesced per room and sent
--- on a timer. The module calls these only for changes the bridge did not make.
+-- on a timer. Which room changes are the bridge's own, and so not reported, is
+-- for the module to say: it calls these only for the others.
 
 local st = require "util.stanza";
 local jid_util = require "util.jid";
