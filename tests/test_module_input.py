@@ -1,16 +1,19 @@
-"""Malformed requests aimed at our Lua modules, sent over the bridge's own channel
-(the only sender they accept): each gets an error reply, never a crash, and the
-module keeps working afterwards."""
+"""Requests aimed at our Lua modules: from anyone but the bridge they are refused;
+malformed ones sent over the bridge's own channel (the only sender they accept)
+get an error reply, never a crash, and the module keeps working afterwards."""
 
 import asyncio
 import os
+import re
 
 import pytest
 from slixmpp import ComponentXMPP
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.xmlstream import ET
 
-from tests.own_prosody import MUC, own_prosody
+from stack.prosody import MODULES_DIR
+from tests.own_prosody import MUC, PASSWORD, own_prosody
+from tests.xmpp_client import logged_in
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -79,8 +82,29 @@ MALFORMED = {
 }
 
 
-def build(component, target, kind, ns, name, attrs, children):
-    iq = component.make_iq(ito=target, itype=kind, ifrom="bridge.localhost")
+# Every request only the bridge may send, as a client would forge it; the same from
+# the bridge is valid. A module serving a new request adds a line here.
+BRIDGE_ONLY = {
+    "account": account(username="mallory", active="true", **GOOD_KEYS),
+    "account deletion": ("localhost", "set", ACCOUNTS, "delete", {"username": "mallory"}, {}),
+    "account list": ("localhost", "get", ACCOUNTS, "list", {}, {}),
+    "room": room(jid=f"planted@{MUC}", public="true", persistent="true"),
+    "room destruction": (MUC, "set", ROOMS, "destroy", {"jid": f"planted@{MUC}"}, {}),
+    "room list": (MUC, "get", ROOMS, "list", {}, {}),
+    "occupant role": (
+        MUC,
+        "set",
+        ROOMS,
+        "role",
+        {"room": f"planted@{MUC}", "jid": "mallory@localhost", "role": "moderator"},
+        {},
+    ),
+}
+
+
+def build(sender, request, ifrom=None):
+    target, kind, ns, name, attrs, children = request
+    iq = sender.make_iq(ito=target, itype=kind, ifrom=ifrom)
     element = ET.SubElement(iq.xml, f"{{{ns}}}{name}", attrs)
     for child, value in children.items():
         if isinstance(value, dict):
@@ -105,7 +129,7 @@ async def as_bridge(server, requests):
     try:
         for label, request in requests.items():
             try:
-                reply = await build(component, *request).send(timeout=5)
+                reply = await build(component, request, ifrom="bridge.localhost").send(timeout=5)
                 answers[label] = ("result", reply)
             except IqError as error:
                 answers[label] = ("error", error.iq["error"]["condition"])
@@ -113,6 +137,21 @@ async def as_bridge(server, requests):
                 answers[label] = ("timeout", None)
     finally:
         component.disconnect()
+    return answers
+
+
+async def refusals_to_client(server, jid, requests):
+    """Each request sent by a logged-in client: the error's type, condition and text."""
+    answers = {}
+    async with logged_in(server, jid, PASSWORD) as client:
+        for label, request in requests.items():
+            try:
+                await build(client, request).send(timeout=5)
+                answers[label] = "accepted"
+            except IqError as error:
+                answers[label] = tuple(
+                    error.iq["error"][key] for key in ("type", "condition", "text")
+                )
     return answers
 
 
@@ -142,3 +181,28 @@ def test_malformed_requests_get_errors_and_the_modules_keep_working(tmp_path):
     assert 'username="eve"' in str(after["accounts list"][1])
     assert "\terror\t" not in log, log[-4000:]
     assert "traceback" not in log.lower(), log[-4000:]
+
+
+def test_only_the_bridge_may_send_its_requests(tmp_path):
+    with own_prosody(tmp_path, ("mallory",)) as server:
+        from_client = asyncio.run(refusals_to_client(server, "mallory@localhost", BRIDGE_ONLY))
+        from_bridge = asyncio.run(as_bridge(server, BRIDGE_ONLY))
+    assert from_client == {label: ("auth", "forbidden", "") for label in BRIDGE_ONLY}
+    # The same requests are valid from the bridge: the refusals above are the guard's.
+    assert all(kind == "result" for kind, _ in from_bridge.values()), from_bridge
+
+
+def test_every_request_our_modules_serve_is_in_the_bridge_only_list():
+    """A module that hooks a request through chatboard_bridge's guard gets its line
+    in BRIDGE_ONLY, so the test above covers it."""
+    served = set()
+    for path in MODULES_DIR.rglob("*.lua"):
+        text = path.read_text()
+        namespace = re.search(r'^local xmlns = "([^"]+)";', text, re.M)
+        for kind, name in re.findall(
+            r'^bridge\.hook_request\("(\w+)", xmlns, "([\w-]+)"', text, re.M
+        ):
+            served.add((kind, namespace.group(1), name))
+    listed = {(kind, ns, name) for _, kind, ns, name, _, _ in BRIDGE_ONLY.values()}
+    assert served, "no request found: has chatboard_bridge.hook_request been renamed?"
+    assert served == listed, served ^ listed

@@ -4,11 +4,11 @@
 -- hashed keys ever reach Prosody; Prosody 0.12 has no standard command that
 -- accepts pre-hashed credentials, hence this module. It answers IQs in the
 -- urn:chatboard:accounts:0 namespace, and only from `chatboard_bridge_jid`
--- (a component: Prosody checks its secret and stamps its address).
+-- (chatboard_bridge.lib.lua refuses everyone else).
 --
 --   set <account username salt iterations stored-key server-key active/>
 --       create or update; ends live sessions when the credentials change or
---       the account is disabled. Replies <account changed="true|false"/>.
+--       the account is disabled. Replies <done changed="true|false"/>.
 --   set <delete username/>        delete the account and all its data.
 --   get <list/>                   every account with a fingerprint of its
 --                                 credentials and its number of live
@@ -18,23 +18,20 @@
 -- see in the portal when someone last logged in over XMPP and how many
 -- sessions they have, without the portal ever asking Prosody:
 --
---   <message from="<host>" to="<chatboard_bridge_jid>">
+--   <message from="<host>" to="<chatboard_bridge_jid>" type="normal">
 --     <sessions xmlns="urn:chatboard:accounts:0" username="alice" count="2"
 --               login="<unix time>"/>   (login only when a session started)
 --   </message>
 
 local st = require "util.stanza";
-local jid_prep = require "util.jid".prep;
 local nodeprep = require "util.encodings".stringprep.nodeprep;
 local hashes = require "util.hashes";
 local usermanager = require "core.usermanager";
+local bridge = module:require "chatboard_bridge";
 
 local xmlns = "urn:chatboard:accounts:0";
 local host = module.host;
 local accounts = module:open_store("accounts");
-
-local bridge_jid = jid_prep(module:get_option_string("chatboard_bridge_jid"));
-assert(bridge_jid, "chatboard_bridge_jid must be set to the bridge component's address");
 
 local function fingerprint(account)
 	local parts = {
@@ -134,37 +131,16 @@ local function delete_account(tag)
 	return true;
 end
 
-local function from_bridge(event)
-	if event.stanza.attr.from ~= bridge_jid then
-		event.origin.send(st.error_reply(event.stanza, "auth", "forbidden"));
-		return false;
-	end
-	return true;
-end
-
-local function reply_changed(event, changed, err)
-	if changed == nil then
-		event.origin.send(st.error_reply(event.stanza, "modify", "bad-request", err));
-	else
-		event.origin.send(st.reply(event.stanza)
-			:tag("done", { xmlns = xmlns, changed = changed and "true" or "false" }));
-	end
-	return true;
-end
-
-module:hook("iq-set/host/" .. xmlns .. ":account", function(event)
-	if not from_bridge(event) then return true; end
-	return reply_changed(event, set_account(event.stanza.tags[1]));
+bridge.hook_request("set", xmlns, "account", function(stanza)
+	return bridge.done(stanza, set_account(stanza.tags[1]));
 end);
 
-module:hook("iq-set/host/" .. xmlns .. ":delete", function(event)
-	if not from_bridge(event) then return true; end
-	return reply_changed(event, delete_account(event.stanza.tags[1]));
+bridge.hook_request("set", xmlns, "delete", function(stanza)
+	return bridge.done(stanza, delete_account(stanza.tags[1]));
 end);
 
-module:hook("iq-get/host/" .. xmlns .. ":list", function(event)
-	if not from_bridge(event) then return true; end
-	local reply = st.reply(event.stanza):tag("list", { xmlns = xmlns });
+bridge.hook_request("get", xmlns, "list", function(stanza)
+	local reply = st.reply(stanza):tag("list", { xmlns = xmlns });
 	for username in accounts:users() do
 		local account = accounts:get(username);
 		if account then
@@ -174,14 +150,13 @@ module:hook("iq-get/host/" .. xmlns .. ":list", function(event)
 			}):up();
 		end
 	end
-	event.origin.send(reply);
-	return true;
+	return reply;
 end);
 
 -- The count is absolute, so a lost or repeated report does no lasting harm:
 -- the next one (or the reconciler's list) puts it right.
 local function report_sessions(username, login)
-	module:send(st.message({ from = host, to = bridge_jid }):tag("sessions", {
+	bridge.report(st.stanza("sessions", {
 		xmlns = xmlns, username = username, count = tostring(session_count(username)),
 		login = login and tostring(math.floor(os.time())) or nil,
 	}));

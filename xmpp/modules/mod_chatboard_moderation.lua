@@ -24,14 +24,13 @@ local dt = require "util.datetime";
 local id = require "util.id";
 local jid_util = require "util.jid";
 local st = require "util.stanza";
+local bridge = module:require "chatboard_bridge";
 
 module:depends("muc_moderation");
 local mod_muc = module:depends("muc");
 local valid_roles = module:require("muc/util").valid_roles;
 
 local archive = module:open_store("muc_log", "archive");
-local bridge_jid = jid_util.prep(module:get_option_string("chatboard_bridge_jid"));
-assert(bridge_jid, "chatboard_bridge_jid must be set to the bridge component's address");
 local xmlns_chatboard = "urn:chatboard:rooms:0";
 local recent_messages = module:get_option_number("chatboard_moderation_lookback", 100);
 
@@ -156,5 +155,5 @@ module:hook("muc-broadcast-message", function(event)
 	});
 	local reason = moderated:get_child_text("reason");
 	if reason then report:text_tag("reason", reason); end
-	module:send(st.message({ from = module.host, to = bridge_jid, type = "normal" }):add_child(report));
+	bridge.report(report);
 end, 2);

@@ -14,12 +14,10 @@
 -- requests: the portal has already checked that the person who asked may do
 -- it, and the bridge is not an occupant or an affiliate of any room.
 
-local st = require "util.stanza";
 local jid_util = require "util.jid";
+local bridge = module:require "chatboard_bridge";
 
 local xmlns = "urn:chatboard:rooms:0";
-local bridge_jid = jid_util.prep(module:get_option_string("chatboard_bridge_jid"));
-assert(bridge_jid, "chatboard_bridge_jid must be set to the bridge component's address");
 
 local mod_muc = module:depends("muc");
 
@@ -51,17 +49,6 @@ local function set_role(tag)
 	return #nicks > 0;
 end
 
-module:hook("iq-set/host/" .. xmlns .. ":role", function(event)
-	local stanza, origin = event.stanza, event.origin;
-	if stanza.attr.from ~= bridge_jid then
-		origin.send(st.error_reply(stanza, "auth", "forbidden"));
-		return true;
-	end
-	local changed, err = set_role(stanza.tags[1]);
-	if changed == nil then
-		origin.send(st.error_reply(stanza, "modify", "bad-request", err));
-	else
-		origin.send(st.reply(stanza):tag("done", { xmlns = xmlns, changed = changed and "true" or "false" }));
-	end
-	return true;
+bridge.hook_request("set", xmlns, "role", function(stanza)
+	return bridge.done(stanza, set_role(stanza.tags[1]));
 end);

@@ -12,22 +12,19 @@
 -- bare JID as actor. That is what keeps the bridge's own writes from coming
 -- back to it as notifications.
 --
---   <message from="<host>" to="<chatboard_bridge_jid>">
+--   <message from="<host>" to="<chatboard_bridge_jid>" type="normal">
 --     <profile-changed xmlns="urn:chatboard:profiles:0" username="alice"
 --                      node="urn:xmpp:avatar:metadata"/>
 --   </message>
 
 local st = require "util.stanza";
 local jid_split = require "util.jid".split;
-local jid_prep = require "util.jid".prep;
+local bridge = module:require "chatboard_bridge";
 
 module:depends("pep");
 
 local xmlns = "urn:chatboard:profiles:0";
 local host = module.host;
-
-local bridge_jid = jid_prep(module:get_option_string("chatboard_bridge_jid"));
-assert(bridge_jid, "chatboard_bridge_jid must be set to the bridge component's address");
 
 local watched_nodes = module:get_option_set("chatboard_profile_nodes", {
 	"urn:xmpp:avatar:metadata";
@@ -54,8 +51,7 @@ local function on_pubsub_event(event)
 		return;
 	end
 	module:log("debug", "Profile of %s@%s changed by a client (%s)", username, host, event.node);
-	module:send(st.message({ from = host, to = bridge_jid })
-		:tag("profile-changed", { xmlns = xmlns, username = username, node = event.node }));
+	bridge.report(st.stanza("profile-changed", { xmlns = xmlns, username = username, node = event.node }));
 end
 
 local function watch(event)
