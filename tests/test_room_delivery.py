@@ -1,0 +1,86 @@
+"""Presences and room messages to an online session take
+mod_chatboard_groupchat_delivery's short path to the session. What a person has
+blocked must still never reach them, and every session of an occupant must get
+what the room sends."""
+
+import asyncio
+from contextlib import AsyncExitStack
+
+from slixmpp.xmlstream import ET
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
+
+from tests.own_prosody import MUC, PASSWORD, own_prosody, wait_for
+from tests.xmpp_client import logged_in
+
+BLOCKING = "urn:xmpp:blocking"
+ROOM = f"delivery@{MUC}"
+
+
+async def set_blocked(client, jid: str, blocked: bool) -> None:
+    iq = client.Iq()
+    iq["type"] = "set"
+    action = "block" if blocked else "unblock"
+    iq.append(ET.fromstring(f"<{action} xmlns='{BLOCKING}'><item jid='{jid}'/></{action}>"))
+    await iq.send(timeout=5)
+
+
+def presences_from(client) -> list[tuple[str, str]]:
+    """(sender, type) of every presence the client receives from now on."""
+    seen = []
+    client.register_handler(
+        Callback(
+            f"presences-{id(seen)}",
+            MatchXPath("{jabber:client}presence"),
+            lambda p: seen.append((str(p["from"]), p["type"])),
+        )
+    )
+    return seen
+
+
+def test_a_blocked_persons_presence_is_dropped_and_everyone_elses_arrives(tmp_path):
+    async def scenario(server):
+        async with AsyncExitStack() as stack:
+            alice, bob, carol = [
+                await stack.enter_async_context(logged_in(server, f"{name}@localhost", PASSWORD))
+                for name in ("alice", "bob", "carol")
+            ]
+            await set_blocked(alice, "bob@localhost", True)
+            to_alice, to_carol = presences_from(alice), presences_from(carol)
+            bob.send_presence(pto=alice.boundjid.full, pstatus="hello")
+            bob.send_presence(pto=carol.boundjid.full, pstatus="hello")
+            await wait_for(lambda: any(s.startswith("bob@") for s, _ in to_carol), 5)
+            # Prosody handles Bob's stream in order, so Alice's copy was routed
+            # before Carol's; Carol's own presence to Alice comes after both.
+            carol.send_presence(pto=alice.boundjid.full, pstatus="marker")
+            await wait_for(lambda: any(s.startswith("carol@") for s, _ in to_alice), 5)
+            assert not [s for s, _ in to_alice if s.startswith("bob@")]
+
+            await set_blocked(alice, "bob@localhost", False)
+            bob.send_presence(pto=alice.boundjid.full, ptype="unavailable")
+            await wait_for(lambda: (str(bob.boundjid), "unavailable") in to_alice, 5)
+
+    with own_prosody(tmp_path, ["alice", "bob", "carol"]) as server:
+        asyncio.run(scenario(server))
+
+
+def test_every_session_of_an_occupant_sees_others_join_and_leave(tmp_path):
+    async def scenario(server):
+        async with AsyncExitStack() as stack:
+            phone, laptop = [
+                await stack.enter_async_context(logged_in(server, "alice@localhost", PASSWORD))
+                for _ in range(2)
+            ]
+            for session in (phone, laptop):
+                await session.plugin["xep_0045"].join_muc_wait(ROOM, "alice", maxstanzas=0)
+            on_phone, on_laptop = presences_from(phone), presences_from(laptop)
+            async with logged_in(server, "bob@localhost", PASSWORD) as bob:
+                await bob.plugin["xep_0045"].join_muc_wait(ROOM, "bob", maxstanzas=0)
+                for seen in (on_phone, on_laptop):
+                    await wait_for(lambda seen=seen: (f"{ROOM}/bob", "available") in seen, 5)
+                bob.plugin["xep_0045"].leave_muc(ROOM, "bob")
+                for seen in (on_phone, on_laptop):
+                    await wait_for(lambda seen=seen: (f"{ROOM}/bob", "unavailable") in seen, 5)
+
+    with own_prosody(tmp_path, ["alice", "bob"]) as server:
+        asyncio.run(scenario(server))
