@@ -186,6 +186,7 @@ def reconcile(count: int) -> dict:
     from accounts.scram import derive_scram_sha1
     from bridge.component import BridgeComponent
     from bridge.config import BridgeConfig
+    from bridge.portal import Portal
     from bridge.prosody import ProsodyRooms
     from bridge.rooms import RoomSync
 
@@ -204,7 +205,7 @@ def reconcile(count: int) -> dict:
                     iq_timeout=60,
                 )
                 component = BridgeComponent(bridge_config)
-                rooms = RoomSync(ProsodyRooms(component), bridge_config)
+                rooms = RoomSync(Portal(), ProsodyRooms(component), bridge_config)
                 component.del_event_handler("session_start", rooms._on_session_start)
                 component.start()
                 await asyncio.wait_for(component.online.wait(), 15)
