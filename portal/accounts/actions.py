@@ -136,7 +136,7 @@ def send_password_reset(actor: User, user: User, request) -> None:
 
 
 def xmpp_sessions_reported(reports: Iterable[SessionReport]) -> None:
-    """Store Prosody's reports, at most one per person."""
+    """Store Prosody's reports (of one person, the last counts)."""
     reports = {report.username: report for report in reports}
     users = dict(User.objects.filter(username__in=reports).values_list("username", "pk"))
     with transaction.atomic():
