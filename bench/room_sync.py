@@ -182,7 +182,7 @@ def _make_rooms(count: int, owners: list) -> None:
     )
 
 
-def reconcile(count: int) -> dict:
+def reconcile(count: int, portal) -> dict:
     from accounts.scram import derive_scram_sha1
     from bridge.component import BridgeComponent
     from bridge.config import BridgeConfig
@@ -204,7 +204,7 @@ def reconcile(count: int) -> dict:
                     iq_timeout=60,
                 )
                 component = BridgeComponent(bridge_config)
-                rooms = RoomSync(ProsodyRooms(component), bridge_config)
+                rooms = RoomSync(portal, ProsodyRooms(component), bridge_config)
                 component.del_event_handler("session_start", rooms._on_session_start)
                 component.start()
                 await asyncio.wait_for(component.online.wait(), 15)
@@ -234,11 +234,14 @@ def run(operations: int = 200, sizes=(100, 1000)) -> dict:
     """Everything on a throwaway copy of the portal's database."""
     from django.db import connection
 
+    from bridge.portal import Portal
+
     os.environ.setdefault("BRIDGE_COMPONENT_SECRET", secrets.token_urlsafe(24))
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     try:
         results = {"latency": latency(operations)}
-        results["reconcile"] = [reconcile(size) for size in sizes]
+        portal = Portal()  # one database thread, as in the bridge
+        results["reconcile"] = [reconcile(size, portal) for size in sizes]
         small, large = results["reconcile"][0], results["reconcile"][-1]
         results["reconcile_growth"] = {
             "rooms_ratio": large["rooms"] / small["rooms"],

@@ -7,11 +7,12 @@ import resource
 import signal
 import sys
 
-from bridge import portal
 from bridge.accounts import AccountSync
 from bridge.component import BridgeComponent
 from bridge.config import BridgeConfig
+from bridge.occupants import OccupantSync
 from bridge.outbox import OutboxConsumer
+from bridge.portal import Portal
 from bridge.profiles import ProfileSync
 from bridge.prosody import ProsodyAccounts, ProsodyProfiles, ProsodyRooms
 from bridge.reconciler import Reconciler
@@ -32,18 +33,15 @@ def peak_rss_mb() -> float:
 
 async def main(reconcile_once: bool = False) -> None:
     config = BridgeConfig.from_env()
-    portal.setup_django()
+    portal = Portal()
     component = BridgeComponent(config)
-    accounts = AccountSync(ProsodyAccounts(component), config)
-    profiles = ProfileSync(ProsodyProfiles(component), component)
-    rooms = RoomSync(ProsodyRooms(component), config)
-    handlers = {
-        "account": accounts.apply,
-        "profile": profiles.apply,
-        "room": rooms.apply,
-        "occupant": rooms.apply_role_change,
-    }
-    consumer = OutboxConsumer(component, handlers, config.poll_interval)
+    accounts = AccountSync(portal, ProsodyAccounts(component), config)
+    profiles = ProfileSync(portal, ProsodyProfiles(component), component)
+    prosody_rooms = ProsodyRooms(component)
+    rooms = RoomSync(portal, prosody_rooms, config)
+    occupants = OccupantSync(portal, prosody_rooms)
+    parts = [accounts, profiles, rooms, occupants]
+    consumer = OutboxConsumer(component, portal, parts, config.poll_interval)
     reconciler = Reconciler(component, [accounts, profiles, rooms], config.reconcile_interval)
 
     stop = asyncio.Event()

@@ -3,20 +3,21 @@ and tell the portal when people's XMPP sessions start and end.
 
 Session reports come from mod_chatboard_accounts (`<sessions username count
 login?/>` from the host); they carry absolute values, so the bridge keeps the
-latest per person and stores them with accounts.actions, which writes no
-outbox row. The reconciler's listing corrects counts whose reports were lost
+latest per person and stores them in the portal, which writes no outbox
+row for them. The reconciler's listing corrects counts whose reports were lost
 while the bridge was away.
 """
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-from bridge import portal
+from bridge.config import BridgeConfig
+from bridge.portal import AccountState, Portal, SessionReport, Topic
 from bridge.prosody import ACCOUNTS_NS, ProsodyAccounts
 from bridge.reconciler import for_each
 
@@ -32,34 +33,32 @@ class AccountsReport:
 
 
 class AccountSync:
-    def __init__(self, prosody: ProsodyAccounts, config):
+    topic = Topic.ACCOUNT
+
+    def __init__(self, portal: Portal, prosody: ProsodyAccounts, config: BridgeConfig):
+        self.portal = portal
         self.prosody = prosody
         self.config = config
-        self._sessions: asyncio.Queue[tuple[str, int, datetime | None]] = asyncio.Queue()
+        self._sessions: asyncio.Queue[SessionReport] = asyncio.Queue()
         component = prosody.component
         path = f"{{{component.default_ns}}}message/{{{ACCOUNTS_NS}}}sessions"
         component.register_handler(Callback("sessions", MatchXPath(path), self._on_sessions))
 
     async def apply(self, username: str) -> None:
-        """The outbox handler for topic "account"."""
-        from accounts.xmpp_state import desired_account
-
-        state = await portal.call(desired_account, username)
+        """Apply an outbox row of this topic: the account as the portal has it, or none."""
+        state = await self.portal.desired_account(username)
         if state is None:
             await self.prosody.delete_account(username)
         else:
             await self.prosody.set_account(state)
 
     async def reconcile(self) -> AccountsReport:
-        from accounts.actions import xmpp_sessions_listed
-        from accounts.xmpp_state import desired_accounts, retired_usernames
-
         report = AccountsReport()
-        desired = await portal.call(desired_accounts)
-        retired = await portal.call(retired_usernames)
+        desired = await self.portal.desired_accounts()
+        retired = await self.portal.retired_usernames()
         actual = await self.prosody.list_accounts()
 
-        async def repair(state) -> None:
+        async def repair(state: AccountState) -> None:
             record = actual.get(state.username)
             if record is None or record.fingerprint != state.fingerprint:
                 await self.prosody.set_account(state)
@@ -77,7 +76,7 @@ class AccountSync:
         if report.unknown:
             log.warning("accounts in Prosody unknown to the portal: %s", sorted(report.unknown))
         counts = {username: record.sessions for username, record in actual.items()}
-        report.session_counts_corrected = await portal.call(xmpp_sessions_listed, counts)
+        report.session_counts_corrected = await self.portal.correct_session_counts(counts)
         return report
 
     # ---------- sessions, as Prosody reports them ----------
@@ -95,22 +94,22 @@ class AccountSync:
             log.warning("malformed session report: %s", element)
             return
         if username:
-            self._sessions.put_nowait((username, count, login_at))
+            self._sessions.put_nowait(SessionReport(username, count, login_at))
 
     async def listen(self) -> None:
         """Store session reports, the latest per person, a batch at a time: a
         reconnect storm is one database transaction per batch, not per login."""
-        from accounts.actions import xmpp_sessions_reported
-
         while True:
             batch = [await self._sessions.get()]
             while not self._sessions.empty():
                 batch.append(self._sessions.get_nowait())
-            reports: dict[str, tuple[int, datetime | None]] = {}
-            for username, count, login_at in batch:
-                previous_login = reports.get(username, (0, None))[1]
-                reports[username] = (count, login_at or previous_login)
+            reports: dict[str, SessionReport] = {}
+            for report in batch:
+                previous = reports.get(report.username)
+                if previous is not None and report.login_at is None:
+                    report = replace(report, login_at=previous.login_at)
+                reports[report.username] = report
             try:
-                await portal.call(xmpp_sessions_reported, reports)
+                await self.portal.record_sessions(tuple(reports.values()))
             except Exception:
                 log.exception("session reports not stored: %s", sorted(reports))

@@ -3,8 +3,11 @@
 import asyncio
 import logging
 import socket
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Protocol
 
-from bridge import portal
+from bridge.component import BridgeComponent
+from bridge.portal import Claim, Portal, Topic
 from bridge.prosody import ProsodyError
 
 log = logging.getLogger(__name__)
@@ -22,11 +25,30 @@ CONCURRENCY = 8
 SHUTDOWN_GRACE = 5.0
 
 
+class OutboxPart(Protocol):
+    """A part of the bridge that applies the outbox rows of one topic."""
+
+    topic: Topic
+
+    async def apply(self, key: str) -> None: ...
+
+
 class OutboxConsumer:
-    def __init__(self, component, handlers: dict, poll_interval: float, concurrency=CONCURRENCY):
-        """`handlers` maps an outbox topic to `async def apply(key)`."""
+    def __init__(
+        self,
+        component: BridgeComponent,
+        portal: Portal,
+        parts: Iterable[OutboxPart],
+        poll_interval: float,
+        concurrency: int = CONCURRENCY,
+    ):
         self.component = component
-        self.handlers = handlers
+        self.portal = portal
+        self.handlers: dict[Topic, Callable[[str], Awaitable[None]]] = {}
+        for part in parts:
+            if part.topic in self.handlers:
+                raise ValueError(f"two parts apply topic {part.topic}")
+            self.handlers[part.topic] = part.apply
         self.poll_interval = poll_interval
         self.concurrency = concurrency
         self.worker = f"{socket.gethostname()}:{id(self):x}"
@@ -50,7 +72,7 @@ class OutboxConsumer:
             self._applying.add(task)
             task.add_done_callback(self._applying.discard)
 
-    async def _apply_then_free(self, claim, slots: asyncio.Semaphore) -> None:
+    async def _apply_then_free(self, claim: Claim, slots: asyncio.Semaphore) -> None:
         try:
             await self.apply(claim)
         except Exception:
@@ -58,7 +80,7 @@ class OutboxConsumer:
         finally:
             slots.release()
 
-    async def _claim_or_give_back(self):
+    async def _claim_or_give_back(self) -> Claim | None:
         """claim(), such that a stop arriving meanwhile gives the claim back: the
         claim commits on the database thread whether or not anyone awaits it."""
         claiming = asyncio.ensure_future(self.claim())
@@ -81,10 +103,8 @@ class OutboxConsumer:
             task.cancel()
         await asyncio.gather(*late, return_exceptions=True)
 
-    async def _release(self, claim) -> None:
-        from outbox import actions
-
-        await portal.call(actions.release, claim)
+    async def _release(self, claim: Claim) -> None:
+        await self.portal.release_claim(claim)
         log.info("gave back %s:%s", claim.topic, claim.key)
 
     async def step(self) -> bool:
@@ -95,14 +115,10 @@ class OutboxConsumer:
         await self.apply(claim)
         return True
 
-    async def claim(self):
-        from outbox import actions
+    async def claim(self) -> Claim | None:
+        return await self.portal.claim_outbox(self.worker, self.handlers.keys())
 
-        return await portal.call(actions.claim_next, self.worker, set(self.handlers))
-
-    async def apply(self, claim) -> None:
-        from outbox import actions
-
+    async def apply(self, claim: Claim) -> None:
         apply = self.handlers[claim.topic]
         session = self.component.sessions
         try:
@@ -114,14 +130,14 @@ class OutboxConsumer:
             if not self.component.online.is_set() or self.component.sessions != session:
                 # Prosody went away mid-way (its answer timed out after a
                 # reconnect, even): not the row's fault, so no backoff.
-                await portal.call(actions.release, claim)
+                await self.portal.release_claim(claim)
                 return
-            state = await portal.call(actions.fail, claim, str(error))
+            state = await self.portal.fail_claim(claim, str(error))
             log.warning("%s:%s failed (%s): %s", claim.topic, claim.key, state, error)
             return
         except Exception as error:
-            state = await portal.call(actions.fail, claim, f"{type(error).__name__}: {error}")
+            state = await self.portal.fail_claim(claim, f"{type(error).__name__}: {error}")
             log.exception("%s:%s crashed (%s)", claim.topic, claim.key, state)
             return
-        await portal.call(actions.complete, claim)
+        await self.portal.finish_claim(claim)
         log.info("applied %s:%s", claim.topic, claim.key)

@@ -2,7 +2,7 @@
 Prosody match their portal profile, and changes they make from an XMPP client
 reach the portal.
 
-Portal -> Prosody: outbox rows ("profile", username) run apply(); the
+Portal -> Prosody: outbox rows (Topic.PROFILE, username) run apply(); the
 reconciler runs reconcile(). Both compare what Prosody holds with the portal's
 profile and write only what differs, on the person's behalf (mod_privilege):
 one vcard-temp set (FN, NICKNAME, DESC, PHOTO; mod_vcard_legacy turns it into
@@ -12,7 +12,7 @@ can read them.
 
 Prosody -> portal: mod_chatboard_profiles sends <profile-changed/> when a
 client changes a watched PEP node. The bridge reads the new values and stores
-them with profiles.actions.import_from_xmpp, which writes no outbox row; then
+them in the portal (Portal.import_profile), which writes no outbox row; then
 it runs apply() itself, so Prosody holds the portal's normalised version (the
 avatar re-encoded by the portal's pipeline, or the portal's avatar again if
 the client's image was refused). The bridge's own writes are made with the
@@ -26,12 +26,13 @@ hears of (made while the bridge was down) is overwritten by the reconciler.
 import asyncio
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-from bridge import portal
+from bridge.component import BridgeComponent
+from bridge.portal import Portal, ProfileFromClient, ProfileState, Topic
 from bridge.prosody import ProsodyError
 from bridge.prosody.profiles import (
     AVATAR_DATA_NODE,
@@ -60,7 +61,10 @@ class ProfilesReport:
 
 
 class ProfileSync:
-    def __init__(self, prosody: ProsodyProfiles, component):
+    topic = Topic.PROFILE
+
+    def __init__(self, portal: Portal, prosody: ProsodyProfiles, component: BridgeComponent):
+        self.portal = portal
         self.prosody = prosody
         self.domain = component.config.domain
         self._changes: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
@@ -68,42 +72,38 @@ class ProfileSync:
         component.register_handler(Callback("profile changed", MatchXPath(path), self._notified))
 
     async def apply(self, username: str) -> None:
-        """The outbox handler for topic "profile"."""
-        from profiles.xmpp_state import desired_profile
-
-        state = await portal.call(desired_profile, username)
+        """Apply an outbox row of this topic: publish what differs from the portal's profile."""
+        state = await self.portal.desired_profile(username)
         if state is not None:
             await self._converge(state, await self.prosody.read_profile(username))
 
     async def reconcile(self) -> ProfilesReport:
-        from profiles.xmpp_state import desired_profile, desired_profiles
-
         report = ProfilesReport()
 
-        async def check(item) -> None:
+        async def check(item: tuple[str, ProfileState]) -> None:
             username, state = item
             report.checked += 1
             try:
                 actual = await self.prosody.read_profile(username)
                 if _differs(state, actual):
                     # Re-read: the snapshot may predate an edit applied meanwhile.
-                    fresh = await portal.call(desired_profile, username)
+                    fresh = await self.portal.desired_profile(username)
                     if fresh is not None and await self._converge(fresh, actual):
                         report.repaired.append(username)
             except (ProsodyError, OSError) as error:
                 log.warning("profile of %s not reconciled: %s", username, error)
                 report.failed.append(username)
 
-        await for_each((await portal.call(desired_profiles)).items(), check)
+        await for_each((await self.portal.desired_profiles()).items(), check)
         return report
 
-    async def _converge(self, state, actual: ProfileRecord) -> bool:
+    async def _converge(self, state: ProfileState, actual: ProfileRecord) -> bool:
         """Write what differs between the portal's `state` and Prosody's `actual`."""
         wrote_vcard = _vcard_differs(state, actual)
         if wrote_vcard:
             avatar = None
             if state.avatar:
-                avatar = AvatarRecord(await portal.call(state.read_avatar), state.avatar_type)
+                avatar = AvatarRecord(await self.portal.avatar_data(state), state.avatar_type)
             await self.prosody.set_vcard(
                 state.username, name=state.name, about=state.about, avatar=avatar
             )
@@ -146,25 +146,21 @@ class ProfileSync:
                     log.exception("profile change of %s not imported", username)
 
     async def import_change(self, username: str, nodes: set[str]) -> list[str]:
-        from profiles.actions import import_from_xmpp
-        from profiles.xmpp_state import desired_profile
-
-        state = await portal.call(desired_profile, username)
+        state = await self.portal.desired_profile(username)
         if state is None:
             return []
         actual = await self.prosody.read_profile(username)
-        fields = {}
+        change = unchanged = ProfileFromClient(username)
         if VCARD4_NODE in nodes:
-            fields["name"] = actual.name or actual.nickname
-            fields["about"] = actual.about
+            change = replace(change, name=actual.name or actual.nickname, about=actual.about)
         if NICK_NODE in nodes and actual.nick:
-            fields["name"] = actual.nick
+            change = replace(change, name=actual.nick)
         if AVATAR_METADATA_NODE in nodes and actual.avatar_id != state.avatar_sha1:
             if not actual.avatar_id:
-                fields["avatar_data"] = None  # removed
+                change = replace(change, avatar_removed=True)
             elif (data := await self._client_avatar(username, actual.avatar_id)) is not None:
-                fields["avatar_data"] = data
-        changed = await portal.call(import_from_xmpp, username, **fields) if fields else []
+                change = replace(change, avatar_data=data)
+        changed = [] if change == unchanged else await self.portal.import_profile(change)
         log.info("profile of %s changed from a client: %s", username, changed or "nothing new")
         await self.apply(username)  # Prosody gets the portal's normalised profile
         return changed
@@ -178,10 +174,10 @@ class ProfileSync:
         return avatar.data
 
 
-def _vcard_differs(state, actual: ProfileRecord) -> bool:
+def _vcard_differs(state: ProfileState, actual: ProfileRecord) -> bool:
     wanted = (state.name, state.name, state.about, state.avatar_sha1)
     return (actual.name, actual.nickname, actual.about, actual.avatar_id) != wanted
 
 
-def _differs(state, actual: ProfileRecord) -> bool:
+def _differs(state: ProfileState, actual: ProfileRecord) -> bool:
     return _vcard_differs(state, actual) or actual.nick != state.name

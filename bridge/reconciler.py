@@ -3,6 +3,10 @@
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Protocol, TypeVar
+
+from bridge.component import BridgeComponent
 
 log = logging.getLogger(__name__)
 
@@ -14,7 +18,12 @@ CONCURRENCY = 8
 FIRST_RETRY_DELAY = 2.0
 
 
-async def for_each(items, check, concurrency: int = CONCURRENCY) -> None:
+T = TypeVar("T")
+
+
+async def for_each(
+    items: Iterable[T], check: Callable[[T], Awaitable[None]], concurrency: int = CONCURRENCY
+) -> None:
     """await check(item) for every item, `concurrency` at a time, in a fixed
     number of workers (memory does not grow with the number of items)."""
     iterator = iter(items)
@@ -31,9 +40,14 @@ async def for_each(items, check, concurrency: int = CONCURRENCY) -> None:
             task.cancel()
 
 
+class ReconcilePart(Protocol):
+    """A part of the bridge that repairs its share of drift and says what it did."""
+
+    async def reconcile(self) -> object: ...
+
+
 class Reconciler:
-    def __init__(self, component, parts: list, interval: float):
-        """`parts` are objects with `async def reconcile()` returning a report."""
+    def __init__(self, component: BridgeComponent, parts: Sequence[ReconcilePart], interval: float):
         self.component = component
         self.parts = parts
         self.interval = interval

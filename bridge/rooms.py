@@ -1,13 +1,13 @@
 """Rooms: make Prosody's MUC rooms match the portal, and tell the portal what
 XMPP clients did to rooms.
 
-Portal -> Prosody: `apply(slug)` (the outbox handler for topic "room") sends
-the room's whole desired state, or destroys it; `reconcile()` repairs drift.
+Portal -> Prosody: `apply(slug)` (the outbox rows of Topic.ROOM) sends the
+room's whole desired state, or destroys it; `reconcile()` repairs drift.
 Prosody -> portal: mod_chatboard_rooms sends messages for rooms created,
 configured or destroyed by clients, for occupants, and for messages moderators
-removed (for the audit log); they are applied
-in arrival order through rooms.actions' `*_in_prosody` functions, which write
-no outbox row, so nothing is echoed back.
+removed (for the audit log); they are applied in arrival order through the
+portal's `*_in_prosody` actions, which write no outbox row, so nothing is
+echoed back. Kicks, voice and moderator roles: bridge/occupants.py.
 
 Who wins when both sides changed a room: the portal while its own change waits
 in the outbox; otherwise the last change. The reconciler imports rooms it has
@@ -20,10 +20,19 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
+from slixmpp.xmlstream import ET
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-from bridge import portal
+from bridge.config import BridgeConfig
+from bridge.portal import (
+    AffiliationChange,
+    MessageModeration,
+    Portal,
+    RoomState,
+    RoomSyncState,
+    Topic,
+)
 from bridge.prosody import ROOMS_NS, ProsodyRoom, ProsodyRooms, parse_occupants, parse_room
 
 log = logging.getLogger(__name__)
@@ -39,10 +48,13 @@ class RoomsReport:
 
 
 class RoomSync:
-    def __init__(self, prosody: ProsodyRooms, config):
+    topic = Topic.ROOM
+
+    def __init__(self, portal: Portal, prosody: ProsodyRooms, config: BridgeConfig):
+        self.portal = portal
         self.prosody = prosody
         self.config = config
-        self.events: asyncio.Queue = asyncio.Queue()
+        self.events: asyncio.Queue[ET.Element] = asyncio.Queue()
         self._connected_before = False
         component = prosody.component
         for tag in ("room", "destroyed", "occupants", "message-moderated"):
@@ -54,51 +66,29 @@ class RoomSync:
     # ---------- portal -> Prosody ----------
 
     async def apply(self, slug: str) -> None:
-        from rooms.xmpp_state import desired_room
-
-        state = await portal.call(desired_room, slug)
+        state = await self.portal.desired_room(slug)
         if state is None:
             await self.prosody.destroy_room(self.config.addresses.room(slug), DELETED_REASON)
         else:
             await self.prosody.set_room(state)
 
-    async def apply_role_change(self, key: str) -> None:
-        """The outbox handler for topic "occupant": one RoleChange, applied once.
-
-        Roles are transient, so there is no state to converge on: a change is
-        sent while it is pending and not too old, then marked applied; a
-        replayed row finds nothing pending. Prosody's side is idempotent too (a
-        role already held is no change); only a bridge that dies between the
-        two sends the change again, within seconds, when the row is retried.
-        """
-        from rooms import actions
-        from rooms.xmpp_state import pending_role_change
-
-        request = await portal.call(pending_role_change, int(key))
-        if request is None:
-            return
-        await self.prosody.set_role(request)
-        await portal.call(actions.role_change_applied, request.change_id)
-
     async def reconcile(self) -> RoomsReport:
-        from rooms import actions
-        from rooms.xmpp_state import desired_room, desired_rooms, room_sync_states
-
         report = RoomsReport()
-        desired = await portal.call(desired_rooms)
-        sync_states = await portal.call(room_sync_states)
+        desired = await self.portal.desired_rooms()
+        sync_states = await self.portal.room_sync_states()
         actual = await self.prosody.list_rooms()
+        addresses = self.config.addresses
         for slug, state in desired.items():
-            created_at, pending = sync_states.get(slug, (None, True))
-            if pending:
+            sync_state = sync_states.get(slug)
+            if sync_state is None or sync_state.pending:
                 continue  # the outbox is about to apply it
             room = actual.get(slug)
-            if _gone_from_prosody(state, room, created_at):
-                if await portal.call(actions.room_gone_from_prosody, slug):
+            if _gone_from_prosody(state, room, sync_state):
+                if await self.portal.room_gone_from_prosody(slug):
                     report.removed_from_portal.append(slug)
-            elif room is None or room.state is None or not room.state.holds(state):
+            elif room is None or room.state is None or not room.state.holds(state, addresses):
                 # Read again: the portal may have changed it since the listing.
-                fresh = await portal.call(desired_room, slug)
+                fresh = await self.portal.desired_room(slug)
                 if fresh is not None:
                     await self.prosody.set_room(fresh)
                     report.created_or_updated.append(slug)
@@ -106,10 +96,10 @@ class RoomSync:
             room = actual[slug]
             if room.state is None:
                 continue  # a tombstone
-            if await portal.call(actions.room_changed_in_prosody, room.state) != "skipped":
+            if await self.portal.room_changed_in_prosody(room.state) != "skipped":
                 report.imported.append(slug)
         present = {slug: room.present for slug, room in actual.items() if room.state}
-        await portal.call(actions.set_occupants, present)
+        await self.portal.set_occupants(present)
         return report
 
     # ---------- Prosody -> portal ----------
@@ -143,47 +133,46 @@ class RoomSync:
             except Exception:
                 log.exception("room event failed: %s", element)
 
-    async def handle_event(self, element) -> None:
-        from rooms import actions
-
+    async def handle_event(self, element: ET.Element) -> None:
         kind = element.tag.partition("}")[2]
         if kind == "room" and element.get("event") == "changed":
             room = parse_room(element)
+            if room.state is None:
+                log.warning("room event without the room's state: %s", element)
+                return
             changes = [
-                (
-                    item.get("actor", ""),
-                    item.get("jid", ""),
-                    item.get("previous", "none"),
-                    item.get("affiliation", "none"),
-                    item.findtext(f"{{{ROOMS_NS}}}reason") or "",
+                AffiliationChange(
+                    actor_jid=item.get("actor", ""),
+                    target_jid=item.get("jid", ""),
+                    previous=item.get("previous", "none"),
+                    new=item.get("affiliation", "none"),
+                    reason=item.findtext(f"{{{ROOMS_NS}}}reason") or "",
                 )
                 for item in element.findall(f"{{{ROOMS_NS}}}affiliation-changed")
             ]
-            outcome = await portal.call(actions.room_changed_in_prosody, room.state, None, changes)
+            outcome = await self.portal.room_changed_in_prosody(room.state, changes)
             log.info("room %s changed in Prosody: %s in the portal", room.slug, outcome)
         elif kind == "destroyed":
             slug = element.get("jid", "").partition("@")[0]
-            removed = await portal.call(actions.room_gone_from_prosody, slug)
+            removed = await self.portal.room_gone_from_prosody(slug)
             log.info("room %s gone from Prosody (portal updated: %s)", slug, removed)
         elif kind == "occupants":
             present = {
                 item.get("jid", "").partition("@")[0]: parse_occupants(item)
                 for item in element.findall(f"{{{ROOMS_NS}}}room")
             }
-            await portal.call(actions.set_occupants, present)
+            await self.portal.set_occupants(present)
         elif kind == "message-moderated":
-            slug = element.get("room", "").partition("@")[0]
-            reason = element.findtext(f"{{{ROOMS_NS}}}reason") or ""
-            await portal.call(
-                actions.message_moderated_in_prosody,
-                slug,
-                element.get("by", ""),
-                element.get("author", ""),
-                reason,
+            report = MessageModeration(
+                room_slug=element.get("room", "").partition("@")[0],
+                moderator_jid=element.get("by", ""),
+                author=element.get("author", ""),
+                reason=element.findtext(f"{{{ROOMS_NS}}}reason") or "",
             )
+            await self.portal.message_moderated(report)
 
 
-def _gone_from_prosody(state, room: ProsodyRoom | None, created_at) -> bool:
+def _gone_from_prosody(state: RoomState, room: ProsodyRoom | None, sync: RoomSyncState) -> bool:
     """Did Prosody lose this room through a client (not through lost data)?"""
     if room is None:
         return not state.persistent  # a temporary room Prosody dropped when it emptied
@@ -191,5 +180,5 @@ def _gone_from_prosody(state, room: ProsodyRoom | None, created_at) -> bool:
         # Prosody dates tombstones to the second. A tombstone still there after
         # the portal's room reached Prosody (applying it replaces tombstones)
         # can only be newer, so the same second counts as newer.
-        return created_at is not None and room.destroyed_at >= int(created_at.timestamp())
+        return room.destroyed_at >= int(sync.created_at.timestamp())
     return False

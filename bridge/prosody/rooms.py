@@ -6,6 +6,7 @@ from slixmpp import Iq
 from slixmpp.xmlstream import ET
 
 from bridge.component import BridgeComponent
+from bridge.portal import RoleRequest, RoomOccupant, RoomState
 from bridge.prosody.channel import ProsodyError, changed, send_iq
 
 ROOMS_NS = "urn:chatboard:rooms:0"
@@ -16,11 +17,10 @@ class ProsodyRoom:
     """A room as Prosody reports it: its state, or a tombstone left by destruction."""
 
     slug: str
-    state: object | None  # rooms.xmpp_state.RoomState; None for a tombstone
+    state: RoomState | None  # None for a tombstone
     destroyed_at: float | None = None
     occupants: int = 0
-    # Who is in the room now: (nickname, real bare JID, role).
-    present: tuple[tuple[str, str, str], ...] = ()
+    present: tuple[RoomOccupant, ...] = ()  # who is in the room now
 
 
 def _flag(element: ET.Element, name: str) -> bool:
@@ -29,8 +29,6 @@ def _flag(element: ET.Element, name: str) -> bool:
 
 def parse_room(element: ET.Element) -> ProsodyRoom:
     """A <room/> of urn:chatboard:rooms:0 (list answers and events) as a ProsodyRoom."""
-    from rooms.xmpp_state import RoomState
-
     slug = (element.get("jid") or "").partition("@")[0]
     if element.get("destroyed") == "true":
         return ProsodyRoom(slug, None, float(element.get("destroyed-at") or 0))
@@ -59,10 +57,12 @@ def parse_room(element: ET.Element) -> ProsodyRoom:
     )
 
 
-def parse_occupants(element: ET.Element) -> tuple[tuple[str, str, str], ...]:
-    """(nickname, real bare JID, role) of everyone in the room."""
+def parse_occupants(element: ET.Element) -> tuple[RoomOccupant, ...]:
+    """Everyone in the room: nickname, real bare JID, role."""
     return tuple(
-        (item.get("nick") or "", item.get("jid") or "", item.get("role") or "participant")
+        RoomOccupant(
+            item.get("nick") or "", item.get("jid") or "", item.get("role") or "participant"
+        )
         for item in element.findall(f"{{{ROOMS_NS}}}occupant")
     )
 
@@ -74,11 +74,14 @@ class ProsodyRooms:
         self.component = component
         self.host = component.config.muc_domain
 
+    def jid(self, slug: str) -> str:
+        return self.component.config.addresses.room(slug)
+
     async def _send(self, kind: str, element: ET.Element) -> Iq:
         what = f"room {element.get('jid') or element.tag}"
         return await send_iq(self.component, self.host, kind, element, what)
 
-    async def set_room(self, state) -> bool:
+    async def set_room(self, state: RoomState) -> bool:
         """Create the room if missing and give it exactly this configuration; True if changed."""
         flags = {
             "public": state.public,
@@ -88,7 +91,7 @@ class ProsodyRooms:
         }
         attrs = {name: "true" if value else "false" for name, value in flags.items()}
         element = ET.Element(
-            f"{{{ROOMS_NS}}}room", {"jid": state.jid, "whois": state.whois, **attrs}
+            f"{{{ROOMS_NS}}}room", {"jid": self.jid(state.slug), "whois": state.whois, **attrs}
         )
         for name in ("name", "description", "password"):
             if getattr(state, name):
@@ -104,7 +107,7 @@ class ProsodyRooms:
         ET.SubElement(element, f"{{{ROOMS_NS}}}reason").text = reason
         return changed(await self._send("set", element), ROOMS_NS)
 
-    async def set_role(self, request) -> bool:
+    async def set_role(self, request: RoleRequest) -> bool:
         """Give everyone at the request's JID the role in the room (none: kicked)."""
         element = ET.Element(
             f"{{{ROOMS_NS}}}role",

@@ -1,6 +1,6 @@
 """Every change to an account that Prosody must learn goes through here."""
 
-from datetime import datetime
+from collections.abc import Iterable, Mapping
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -8,10 +8,10 @@ from django.utils.translation import gettext as _
 from accounts.models import RetiredUsername, User, XmppPresence
 from audit.actions import record
 from outbox.actions import enqueue
+from outbox.payloads import SessionReport, Topic
 
-ACCOUNT_TOPIC = "account"
 # Outbox topics whose key is a username: what "this person's sync state" covers.
-PERSON_TOPICS = (ACCOUNT_TOPIC, "profile")
+PERSON_TOPICS = (Topic.ACCOUNT, Topic.PROFILE)
 
 # Fields whose change alters what Prosody must hold for the account.
 XMPP_FIELDS = ("username", "is_active", "scram_salt", "scram_stored_key", "scram_server_key")
@@ -19,7 +19,7 @@ XMPP_FIELDS = ("username", "is_active", "scram_salt", "scram_stored_key", "scram
 
 def sync_account(username: str) -> None:
     """Tell the bridge that <username>'s XMPP account must match the portal."""
-    enqueue(ACCOUNT_TOPIC, username)
+    enqueue(Topic.ACCOUNT, username)
 
 
 def account_changed(user: User, created: bool, update_fields) -> None:
@@ -135,27 +135,30 @@ def send_password_reset(actor: User, user: User, request) -> None:
 # ---------- What Prosody reports about sessions (no outbox row: nothing goes back) ----------
 
 
-def xmpp_sessions_reported(reports: dict[str, tuple[int, datetime | None]]) -> None:
-    """Store Prosody's reports: username -> (live sessions, time of a login or None)."""
+def xmpp_sessions_reported(reports: Iterable[SessionReport]) -> None:
+    """Store Prosody's reports (of one person, the last counts)."""
+    reports = {report.username: report for report in reports}
     users = dict(User.objects.filter(username__in=reports).values_list("username", "pk"))
     with transaction.atomic():
-        for username, (count, login_at) in reports.items():
+        for username, report in reports.items():
             if username not in users:
                 continue  # e.g. a service account the portal does not know
             presence, _ = XmppPresence.objects.select_for_update().get_or_create(
                 user_id=users[username]
             )
-            presence.sessions = count
+            presence.sessions = report.sessions
+            login_at = report.login_at
             if login_at and (presence.last_login_at is None or login_at > presence.last_login_at):
                 presence.last_login_at = login_at
             presence.save()
 
 
-def xmpp_sessions_listed(counts: dict[str, int]) -> int:
-    """The reconciler's full listing: correct counts whose reports were lost."""
+def xmpp_sessions_listed(counts: Mapping[str, int]) -> int:
+    """The reconciler's full listing (username -> live sessions, for every account
+    Prosody holds): correct counts whose reports were lost."""
     current = dict(XmppPresence.objects.values_list("user__username", "sessions"))
     wrong = {u: n for u, n in counts.items() if current.get(u, 0) != n}
     wrong |= {u: 0 for u, n in current.items() if n and u not in counts}
     if wrong:
-        xmpp_sessions_reported({username: (count, None) for username, count in wrong.items()})
+        xmpp_sessions_reported(SessionReport(username, count) for username, count in wrong.items())
     return len(wrong)

@@ -5,7 +5,6 @@ claim_next(), applies the object's current state, then complete() or fail().
 Claims are conditional UPDATEs, so several bridges can share one outbox.
 """
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -14,22 +13,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from outbox.models import OutboxEntry
+from outbox.payloads import Claim, Topic
 
 MAX_BACKOFF_SECONDS = 300
 
 
-@dataclass(frozen=True)
-class Claim:
-    """One object to bring up to date, covering every pending row up to `up_to_id`."""
-
-    entry_id: int
-    topic: str
-    key: str
-    up_to_id: int
-    attempts: int
-
-
-def enqueue(topic: str, key: str) -> OutboxEntry:
+def enqueue(topic: Topic, key: str) -> OutboxEntry:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("outbox rows must be written inside the change's transaction")
     return OutboxEntry.objects.create(topic=topic, key=key)

@@ -22,13 +22,12 @@ from django.db import transaction
 from accounts.models import User
 from core.text import clean_text
 from outbox.actions import enqueue
+from outbox.payloads import ProfileFromClient, Topic
 from profiles import avatars
 from profiles.avatars import AvatarError, EncodedAvatar
 from profiles.models import ABOUT_MAX_LENGTH, NAME_MAX_LENGTH, Profile
 
 log = logging.getLogger(__name__)
-
-PROFILE_TOPIC = "profile"
 
 
 class _Unchanged:
@@ -52,24 +51,23 @@ def update_profile(
     return _change(user, name=name, about=about, avatar=new_avatar, publish=True)
 
 
-def import_from_xmpp(username: str, *, name=UNCHANGED, about=UNCHANGED, avatar_data=UNCHANGED):
-    """Take in a change made from an XMPP client. `avatar_data` is the image the
-    client published (None: the avatar was removed). Return the changed fields."""
-    user = User.objects.filter(username=username, is_active=True).first()
+def import_from_xmpp(change: ProfileFromClient) -> list[str]:
+    """Take in a change made from an XMPP client; return the changed fields."""
+    user = User.objects.filter(username=change.username, is_active=True).first()
     if user is None:
         return []
-    if name is not UNCHANGED:
-        name = clean_text(name or "", multiline=False, max_length=NAME_MAX_LENGTH)
-    if about is not UNCHANGED:
-        about = clean_text(about or "", multiline=True, max_length=ABOUT_MAX_LENGTH)
-    avatar = UNCHANGED
-    if avatar_data is None:
+    name = about = avatar = UNCHANGED
+    if change.name is not None:
+        name = clean_text(change.name, multiline=False, max_length=NAME_MAX_LENGTH)
+    if change.about is not None:
+        about = clean_text(change.about, multiline=True, max_length=ABOUT_MAX_LENGTH)
+    if change.avatar_removed:
         avatar = None
-    elif avatar_data is not UNCHANGED:
+    elif change.avatar_data is not None:
         try:
-            avatar = avatars.encode_avatar(avatar_data)
+            avatar = avatars.encode_avatar(change.avatar_data)
         except AvatarError as error:
-            log.warning("avatar of %s from an XMPP client refused: %s", username, error)
+            log.warning("avatar of %s from an XMPP client refused: %s", change.username, error)
     return _change(user, name=name, about=about, avatar=avatar, publish=False)
 
 
@@ -100,7 +98,7 @@ def _change(user: User, *, name, about, avatar, publish: bool) -> list[str]:
             return []
         profile.save(update_fields=[*changed, "updated_at"])
         if publish:
-            enqueue(PROFILE_TOPIC, user.username)
+            enqueue(Topic.PROFILE, user.username)
         if previous_avatar and previous_avatar != profile.avatar:
             _delete_avatar_on_commit(previous_avatar)
     return changed

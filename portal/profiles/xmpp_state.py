@@ -1,35 +1,22 @@
 """The desired state of profiles in XMPP, as the bridge reads it from the portal."""
 
-from dataclasses import dataclass
-
 from accounts.models import User
+from outbox.payloads import ProfileState
 from profiles import avatars
 from profiles.models import Profile
 
 
-@dataclass(frozen=True)
-class ProfileState:
-    """What <username>'s vCard, avatar and nickname must say."""
-
-    username: str
-    name: str = ""
-    about: str = ""
-    avatar: str = ""  # file name; "" for no avatar
-    avatar_sha1: str = ""
-    avatar_type: str = avatars.AVATAR_CONTENT_TYPE
-
-    @classmethod
-    def from_profile(cls, username: str, profile: Profile) -> "ProfileState":
-        return cls(
-            username=username,
-            name=profile.name,
-            about=profile.about,
-            avatar=profile.avatar,
-            avatar_sha1=profile.avatar_sha1,
-        )
-
-    def read_avatar(self) -> bytes | None:
-        return avatars.read(self.avatar) if self.avatar else None
+def _profile_state(username: str, profile: Profile | None) -> ProfileState:
+    if profile is None:
+        return ProfileState(username=username, avatar_type=avatars.AVATAR_CONTENT_TYPE)
+    return ProfileState(
+        username=username,
+        name=profile.name,
+        about=profile.about,
+        avatar=profile.avatar,
+        avatar_sha1=profile.avatar_sha1,
+        avatar_type=avatars.AVATAR_CONTENT_TYPE,
+    )
 
 
 def desired_profile(username: str) -> ProfileState | None:
@@ -37,10 +24,7 @@ def desired_profile(username: str) -> ProfileState | None:
     user = User.objects.filter(username=username).select_related("profile").first()
     if user is None:
         return None
-    profile = getattr(user, "profile", None)
-    if profile is None:
-        return ProfileState(username=username)
-    return ProfileState.from_profile(username, profile)
+    return _profile_state(username, getattr(user, "profile", None))
 
 
 def desired_profiles() -> dict[str, ProfileState]:
@@ -51,4 +35,9 @@ def desired_profiles() -> dict[str, ProfileState]:
         .only("name", "about", "avatar", "avatar_sha1", "user__username")
         .iterator(chunk_size=2000)
     )
-    return {p.user.username: ProfileState.from_profile(p.user.username, p) for p in profiles}
+    return {p.user.username: _profile_state(p.user.username, p) for p in profiles}
+
+
+def avatar_data(state: ProfileState) -> bytes | None:
+    """The image `state` names, as Prosody must publish it."""
+    return avatars.read(state.avatar) if state.avatar else None

@@ -1,12 +1,13 @@
 """Every change to a room goes through here.
 
-Changes made in the portal write an outbox row (topic "room", key slug) in the
+Changes made in the portal write an outbox row (Topic.ROOM, key slug) in the
 same transaction; the bridge then makes Prosody match. Changes that come FROM
 Prosody (rooms made or changed by XMPP clients) are applied with the
 `*_in_prosody` functions, which write no outbox row: nothing is sent back.
 """
 
 import logging
+from collections.abc import Mapping, Sequence
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -19,12 +20,11 @@ from audit.actions import record
 from core.text import clean_text
 from outbox.actions import enqueue
 from outbox.models import OutboxEntry
+from outbox.payloads import AffiliationChange, MessageModeration, RoomOccupant, RoomState, Topic
 from rooms.models import Affiliation, RemoteAffiliation, RoleChange, Room
 
 log = logging.getLogger(__name__)
 
-ROOM_TOPIC = "room"
-OCCUPANT_TOPIC = "occupant"
 Kind = Affiliation.Kind
 
 
@@ -34,7 +34,7 @@ class AffiliationRefused(Exception):
 
 def sync_room(slug: str) -> None:
     """Tell the bridge that room <slug> in Prosody must match the portal."""
-    enqueue(ROOM_TOPIC, slug)
+    enqueue(Topic.ROOM, slug)
 
 
 @transaction.atomic
@@ -220,7 +220,7 @@ def moderate_occupant(room: Room, actor: User, rights, jid: str, what: str, reas
     change = RoleChange.objects.create(
         room=room, jid=jid, role=new_role, reason=reason, actor=actor
     )
-    enqueue(OCCUPANT_TOPIC, str(change.pk))
+    enqueue(Topic.OCCUPANT, str(change.pk))
     action = ROLE_ACTIONS.get(new_role)
     if action is None:
         action = "room.revoke_moderator" if current == "moderator" else "room.grant_voice"
@@ -252,7 +252,7 @@ def role_change_applied(change_id: int) -> None:
 
 def sync_pending(slug: str) -> bool:
     return OutboxEntry.objects.filter(
-        topic=ROOM_TOPIC, key=slug, state=OutboxEntry.State.PENDING
+        topic=Topic.ROOM, key=slug, state=OutboxEntry.State.PENDING
     ).exists()
 
 
@@ -267,7 +267,7 @@ def _valid_slug(slug: str) -> bool:
     return True
 
 
-def _fields_from_state(state) -> dict:
+def _fields_from_state(state: RoomState) -> dict:
     public = state.public and not state.members_only
     return {
         "name": clean_text(state.name or "", multiline=False, max_length=64) or state.slug,
@@ -281,13 +281,12 @@ def _fields_from_state(state) -> dict:
 
 
 @transaction.atomic
-def room_changed_in_prosody(state, creator_jid: str | None = None, changes=()) -> str:
+def room_changed_in_prosody(state: RoomState, changes: Sequence[AffiliationChange] = ()) -> str:
     """Mirror a room as Prosody has it (made or changed from a client). No outbox row.
 
     While portal changes to the room wait in the outbox, the portal's version
     wins: the bridge is about to send it, so the Prosody event is ignored.
-    `changes` are the affiliation changes people made from clients, as
-    (actor JID, target JID, previous, new, reason): they go to the audit log.
+    `changes`, the affiliation changes people made from clients, go to the audit log.
     """
     if not _valid_slug(state.slug):
         log.warning("room %s cannot be shown in the portal: bad address", state.slug)
@@ -304,17 +303,24 @@ def room_changed_in_prosody(state, creator_jid: str | None = None, changes=()) -
         for name, value in fields.items():
             setattr(room, name, value)
         room.save()
-    _mirror_affiliations(room, state.local_affiliations())
-    for actor_jid, target_jid, previous, new, reason in changes:
-        target = settings.XMPP_ADDRESSES.local_username(target_jid) or target_jid
-        new_kind = None if new == "none" else new
-        old_kind = None if previous == "none" else previous
-        actor = _user_at(actor_jid)
-        entry = _record_affiliation(actor, room, target, old_kind, new_kind, reason)
+    _mirror_affiliations(room, _local_affiliations(state))
+    for change in changes:
+        target = settings.XMPP_ADDRESSES.local_username(change.target_jid) or change.target_jid
+        new_kind = None if change.new == "none" else change.new
+        old_kind = None if change.previous == "none" else change.previous
+        actor = _user_at(change.actor_jid)
+        entry = _record_affiliation(actor, room, target, old_kind, new_kind, change.reason)
         if actor is None:
-            entry.actor_name = actor_jid[:255]
+            entry.actor_name = change.actor_jid[:255]
             entry.save(update_fields=["actor_name"])
     return "created" if created else "updated"
+
+
+def _local_affiliations(state: RoomState) -> dict[str, str]:
+    """username -> affiliation, for the JIDs of our own domain."""
+    local_username = settings.XMPP_ADDRESSES.local_username
+    local = ((local_username(jid), kind) for jid, kind in state.affiliations)
+    return {username: kind for username, kind in local if username}
 
 
 def _user_at(jid: str):
@@ -352,24 +358,30 @@ def room_gone_from_prosody(slug: str) -> bool:
 
 
 @transaction.atomic
-def message_moderated_in_prosody(slug: str, moderator_jid: str, author: str, reason: str):
+def message_moderated_in_prosody(report: MessageModeration):
     """A moderator removed a message in a client (XEP-0425): an audit entry, no outbox row.
 
     The moderator is named by their real address; people of this server are
     linked to their account. The target is the message's author (nickname).
     """
-    actor = _user_at(moderator_jid)
-    entry = record(actor, "room.remove_message", author[:255], room_slug=slug, reason=reason)
+    actor = _user_at(report.moderator_jid)
+    entry = record(
+        actor,
+        "room.remove_message",
+        report.author[:255],
+        room_slug=report.room_slug,
+        reason=report.reason,
+    )
     if actor is None:
-        entry.actor_name = moderator_jid[:255]
+        entry.actor_name = report.moderator_jid[:255]
         entry.save(update_fields=["actor_name"])
     return entry
 
 
-def set_occupants(present: dict[str, tuple[tuple[str, str, str], ...]]) -> None:
-    """Record who is in each room now (nickname, real bare JID, role), as Prosody reports it."""
+def set_occupants(present: Mapping[str, Sequence[RoomOccupant]]) -> None:
+    """Record who is in each room now (by slug), as Prosody reports it."""
     for slug, occupants in present.items():
-        occupants = sorted(list(occupant) for occupant in occupants)
+        occupants = sorted([occupant.nick, occupant.jid, occupant.role] for occupant in occupants)
         Room.objects.filter(slug=slug).exclude(occupants=occupants).update(
             occupants=occupants, occupant_count=len(occupants)
         )

@@ -3,6 +3,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from outbox.models import OutboxEntry
+from outbox.payloads import Topic
 from rooms import actions
 from rooms.models import Affiliation, RoleChange, Room
 
@@ -29,7 +30,7 @@ class RoomAdmin(admin.ModelAdmin):
         return (*fields, "slug") if obj else fields
 
     def _entries(self, room):
-        return OutboxEntry.objects.filter(topic=actions.ROOM_TOPIC, key=room.slug)
+        return OutboxEntry.objects.filter(topic=Topic.ROOM, key=room.slug)
 
     @admin.display(description=_("sync state"))
     def sync_state(self, room):

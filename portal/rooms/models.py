@@ -5,6 +5,8 @@ from django.core.validators import MinLengthValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from outbox import payloads
+
 SLUG_MAX_LENGTH = 48
 
 validate_slug_format = RegexValidator(
@@ -123,7 +125,7 @@ class RemoteAffiliation(models.Model):
     clears affiliations of other servers' JIDs that it is told to clear.
     """
 
-    RELEASED = "none"
+    RELEASED = payloads.RELEASED
 
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="remote_affiliations")
     jid = models.CharField(_("address"), max_length=255, validators=[validate_remote_jid])
@@ -151,7 +153,7 @@ class RoleChange(models.Model):
     """A kick, or voice or the moderator role given or taken, for one person in a room.
 
     Roles exist only while someone is in the room (XEP-0045), so this is an event
-    rather than state to converge on: the outbox row (topic "occupant", key this
+    rather than state to converge on: the outbox row (Topic.OCCUPANT, key this
     row's id) has the bridge apply it while it is PENDING and mark it APPLIED, so
     replaying the row does nothing. One the bridge could not apply within
     `LIFETIME` (Prosody away for a while) EXPIRES instead: a kick applied an hour
