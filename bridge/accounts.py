@@ -42,7 +42,7 @@ class AccountSync:
 
     async def apply(self, username: str) -> None:
         """The outbox handler for topic "account"."""
-        from accounts.xmpp_state import desired_account
+        from portal.accounts.xmpp_state import desired_account
 
         state = await portal.call(desired_account, username)
         if state is None:
@@ -51,8 +51,8 @@ class AccountSync:
             await self.prosody.set_account(state)
 
     async def reconcile(self) -> AccountsReport:
-        from accounts.actions import xmpp_sessions_listed
-        from accounts.xmpp_state import desired_accounts, retired_usernames
+        from portal.accounts.actions import xmpp_sessions_listed
+        from portal.accounts.xmpp_state import desired_accounts, retired_usernames
 
         report = AccountsReport()
         desired = await portal.call(desired_accounts)
@@ -100,7 +100,7 @@ class AccountSync:
     async def listen(self) -> None:
         """Store session reports, the latest per person, a batch at a time: a
         reconnect storm is one database transaction per batch, not per login."""
-        from accounts.actions import xmpp_sessions_reported
+        from portal.accounts.actions import xmpp_sessions_reported
 
         while True:
             batch = [await self._sessions.get()]

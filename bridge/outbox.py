@@ -82,7 +82,7 @@ class OutboxConsumer:
         await asyncio.gather(*late, return_exceptions=True)
 
     async def _release(self, claim) -> None:
-        from outbox import actions
+        from portal.outbox import actions
 
         await portal.call(actions.release, claim)
         log.info("gave back %s:%s", claim.topic, claim.key)
@@ -96,12 +96,12 @@ class OutboxConsumer:
         return True
 
     async def claim(self):
-        from outbox import actions
+        from portal.outbox import actions
 
         return await portal.call(actions.claim_next, self.worker, set(self.handlers))
 
     async def apply(self, claim) -> None:
-        from outbox import actions
+        from portal.outbox import actions
 
         apply = self.handlers[claim.topic]
         session = self.component.sessions

@@ -13,7 +13,7 @@ _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="portal-db")
 
 
 def setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.config.settings")
     import django
 
     django.setup()

@@ -69,14 +69,14 @@ class ProfileSync:
 
     async def apply(self, username: str) -> None:
         """The outbox handler for topic "profile"."""
-        from profiles.xmpp_state import desired_profile
+        from portal.profiles.xmpp_state import desired_profile
 
         state = await portal.call(desired_profile, username)
         if state is not None:
             await self._converge(state, await self.prosody.read_profile(username))
 
     async def reconcile(self) -> ProfilesReport:
-        from profiles.xmpp_state import desired_profile, desired_profiles
+        from portal.profiles.xmpp_state import desired_profile, desired_profiles
 
         report = ProfilesReport()
 
@@ -146,8 +146,8 @@ class ProfileSync:
                     log.exception("profile change of %s not imported", username)
 
     async def import_change(self, username: str, nodes: set[str]) -> list[str]:
-        from profiles.actions import import_from_xmpp
-        from profiles.xmpp_state import desired_profile
+        from portal.profiles.actions import import_from_xmpp
+        from portal.profiles.xmpp_state import desired_profile
 
         state = await portal.call(desired_profile, username)
         if state is None:

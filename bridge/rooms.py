@@ -54,7 +54,7 @@ class RoomSync:
     # ---------- portal -> Prosody ----------
 
     async def apply(self, slug: str) -> None:
-        from rooms.xmpp_state import desired_room
+        from portal.rooms.xmpp_state import desired_room
 
         state = await portal.call(desired_room, slug)
         if state is None:
@@ -71,8 +71,8 @@ class RoomSync:
         role already held is no change); only a bridge that dies between the
         two sends the change again, within seconds, when the row is retried.
         """
-        from rooms import actions
-        from rooms.xmpp_state import pending_role_change
+        from portal.rooms import actions
+        from portal.rooms.xmpp_state import pending_role_change
 
         request = await portal.call(pending_role_change, int(key))
         if request is None:
@@ -81,8 +81,8 @@ class RoomSync:
         await portal.call(actions.role_change_applied, request.change_id)
 
     async def reconcile(self) -> RoomsReport:
-        from rooms import actions
-        from rooms.xmpp_state import desired_room, desired_rooms, room_sync_states
+        from portal.rooms import actions
+        from portal.rooms.xmpp_state import desired_room, desired_rooms, room_sync_states
 
         report = RoomsReport()
         desired = await portal.call(desired_rooms)
@@ -144,7 +144,7 @@ class RoomSync:
                 log.exception("room event failed: %s", element)
 
     async def handle_event(self, element) -> None:
-        from rooms import actions
+        from portal.rooms import actions
 
         kind = element.tag.partition("}")[2]
         if kind == "room" and element.get("event") == "changed":

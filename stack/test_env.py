@@ -62,11 +62,9 @@ def test_a_missing_secret_stops_each_component_with_its_name(tmp_path: Path):
 def test_the_portal_takes_its_secret_key_from_a_file(tmp_path: Path):
     code = "from django.conf import settings; print(settings.SECRET_KEY)"
     result = subprocess.run(
-        [sys.executable, str(REPO_DIR / "portal" / "manage.py"),
-         "shell", "--no-imports", "-c", code],
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{REPO_DIR / 'portal'}:{REPO_DIR}",
-             "XMPP_TOKEN_SECRET": "t",
+        [sys.executable, "-m", "portal.manage", "shell", "--no-imports", "-c", code],
+        env={"PATH": "/usr/bin:/bin", "XMPP_TOKEN_SECRET": "t",
              "DJANGO_SECRET_KEY_FILE": secret_file(tmp_path, "django", "key-from-file")},
-        capture_output=True, text=True,
+        cwd=REPO_DIR, capture_output=True, text=True,
     )  # fmt: skip
     assert result.stdout.strip() == "key-from-file", result.stderr

@@ -29,7 +29,7 @@ def _flag(element: ET.Element, name: str) -> bool:
 
 def parse_room(element: ET.Element) -> ProsodyRoom:
     """A <room/> of urn:chatboard:rooms:0 (list answers and events) as a ProsodyRoom."""
-    from rooms.xmpp_state import RoomState
+    from portal.rooms.xmpp_state import RoomState
 
     slug = (element.get("jid") or "").partition("@")[0]
     if element.get("destroyed") == "true":

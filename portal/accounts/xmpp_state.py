@@ -3,7 +3,7 @@
 import hashlib
 from dataclasses import dataclass
 
-from accounts.models import RetiredUsername, User
+from portal.accounts.models import RetiredUsername, User
 
 
 @dataclass(frozen=True)

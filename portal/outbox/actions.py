@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from outbox.models import OutboxEntry
+from portal.outbox.models import OutboxEntry
 
 MAX_BACKOFF_SECONDS = 300
 

@@ -2,9 +2,9 @@
 
 from dataclasses import dataclass
 
-from accounts.models import User
-from profiles import avatars
-from profiles.models import Profile
+from portal.accounts.models import User
+from portal.profiles import avatars
+from portal.profiles.models import Profile
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404
 
-from rooms.models import MEMBER_KINDS, Affiliation, RemoteAffiliation, Room
+from portal.rooms.models import MEMBER_KINDS, Affiliation, RemoteAffiliation, Room
 
 
 def visible_rooms(user):

@@ -14,12 +14,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
-from audit.actions import record
-from core.text import clean_text
-from outbox.actions import enqueue
-from outbox.models import OutboxEntry
-from rooms.models import Affiliation, RemoteAffiliation, RoleChange, Room
+from portal.accounts.models import User
+from portal.audit.actions import record
+from portal.core.text import clean_text
+from portal.outbox.actions import enqueue
+from portal.outbox.models import OutboxEntry
+from portal.rooms.models import Affiliation, RemoteAffiliation, RoleChange, Room
 
 log = logging.getLogger(__name__)
 

@@ -7,11 +7,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from audit.models import AuditEntry
-from audit.views import render_log
-from core.text import clean_text
-from rooms import actions
-from rooms.access import (
+from portal.audit.models import AuditEntry
+from portal.audit.views import render_log
+from portal.core.text import clean_text
+from portal.rooms import actions
+from portal.rooms.access import (
     access_room,
     access_room_audit,
     access_room_for_delete,
@@ -22,9 +22,9 @@ from rooms.access import (
     room_rights,
     visible_rooms,
 )
-from rooms.forms import AffiliationForm, NewRoomForm, OccupantActionForm, RoomSettingsForm
-from rooms.models import MEMBER_KINDS, Room
-from rooms.occupants import visible_occupants
+from portal.rooms.forms import AffiliationForm, NewRoomForm, OccupantActionForm, RoomSettingsForm
+from portal.rooms.models import MEMBER_KINDS, Room
+from portal.rooms.occupants import visible_occupants
 
 ROOMS_PER_PAGE = 50
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
-from rooms.models import Affiliation, RemoteAffiliation, RoleChange, Room
+from portal.rooms.models import Affiliation, RemoteAffiliation, RoleChange, Room
 
 
 @dataclass(frozen=True)
@@ -97,8 +97,8 @@ def desired_rooms() -> dict[str, RoomState]:
 
 def room_sync_states() -> dict[str, object]:
     """slug -> (created_at, has pending outbox rows), for the reconciler's judgement."""
-    from outbox.models import OutboxEntry
-    from rooms.actions import ROOM_TOPIC
+    from portal.outbox.models import OutboxEntry
+    from portal.rooms.actions import ROOM_TOPIC
 
     pending = set(
         OutboxEntry.objects.filter(topic=ROOM_TOPIC, state=OutboxEntry.State.PENDING).values_list(

@@ -4,10 +4,10 @@ follows the rows through the bridge)."""
 
 import pytest
 
-from audit.models import AuditEntry
-from outbox.models import OutboxEntry
-from rooms.models import RoleChange, Room
-from rooms.tests.test_views import add, browser, create
+from portal.audit.models import AuditEntry
+from portal.outbox.models import OutboxEntry
+from portal.rooms.models import RoleChange, Room
+from portal.rooms.tests.test_views import add, browser, create
 
 pytestmark = pytest.mark.django_db
 
