@@ -24,6 +24,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
+# The repository's layout under /app: every command runs from here (python -m ...).
 WORKDIR /app
 COPY pyproject.toml scripts/pinned-requirements.py ./
 RUN python pinned-requirements.py --runtime pyproject.toml > requirements.txt \
@@ -38,8 +39,7 @@ RUN useradd --system --uid 10001 --home-dir /var/lib/chatboard chatboard \
     && chown -R chatboard:chatboard /var/lib/chatboard
 ENV CHATBOARD_RUNTIME_DIR=/var/lib/chatboard \
     CHATBOARD_MEDIA_ROOT=/var/lib/chatboard/media \
-    PYTHONPATH=/app/portal:/app \
-    DJANGO_SETTINGS_MODULE=config.settings \
+    DJANGO_SETTINGS_MODULE=portal.config.settings \
     PORTAL_PORT=8000
 USER chatboard
 EXPOSE 8000

@@ -213,7 +213,7 @@ def main() -> None:
         # Before django.setup(): the portal in this process and the bridge
         # processes share the bench database, never the development one.
         os.environ["DATABASE_URL"] = workspace.database_url
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.config.settings")
         import django
 
         django.setup()

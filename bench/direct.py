@@ -147,7 +147,7 @@ async def measure(config, pid: int, pairs: int, profile: Profile) -> dict:
 
 
 def run(pairs: int, profile: Profile) -> dict:
-    from accounts.scram import derive_scram_sha1
+    from portal.accounts.scram import derive_scram_sha1
 
     credentials = derive_scram_sha1(PASSWORD, 10000, salt=SALT)
     names = [f"{side}{i}" for side in ("alice", "bob") for i in range(pairs)]

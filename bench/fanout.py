@@ -298,7 +298,7 @@ def run_size(
     """One room of `count` under one Prosody configuration. `lua_profile`: load
     the sampling profiler (bench/lua/mod_bench_profile.lua) and report where
     the Lua time goes in the join and in each phase."""
-    from accounts.scram import derive_scram_sha1
+    from portal.accounts.scram import derive_scram_sha1
 
     credentials = derive_scram_sha1(PASSWORD, 10000, salt=SALT)
     accounts = {f"occupant{i}": credentials for i in range(count)}

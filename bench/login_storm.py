@@ -52,7 +52,7 @@ async def storm(config, users: dict[str, str], mech: str, concurrency: int) -> d
 
 
 def run_case(auth: str, mech: str, by_token: bool, count: int, accounts, passwords) -> dict:
-    from accounts.tokens import mint_token
+    from portal.accounts.tokens import mint_token
 
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -74,7 +74,7 @@ def run_case(auth: str, mech: str, by_token: bool, count: int, accounts, passwor
 def run(count: int, round_count: int = ROUNDS) -> dict:
     from django.conf import settings
 
-    from accounts.scram import derive_scram_sha1
+    from portal.accounts.scram import derive_scram_sha1
 
     settings.XMPP_TOKEN_SECRET = TOKEN_SECRET  # tokens minted for this run's servers
     passwords = {f"storm{i}": f"password-{i}" for i in range(count)}

@@ -2,7 +2,7 @@
 derived once (a signup's cost is not what these benchmarks measure). No outbox
 rows are written; the reconciler is what brings Prosody in step."""
 
-from accounts.scram import derive_scram_sha1
+from portal.accounts.scram import derive_scram_sha1
 
 BATCH = 2000
 
@@ -11,8 +11,8 @@ def create_people(count: int, prefix: str = "person") -> list[str]:
     from django.conf import settings
     from django.db import transaction
 
-    from accounts.models import User
-    from profiles.models import Profile
+    from portal.accounts.models import User
+    from portal.profiles.models import Profile
 
     keys = derive_scram_sha1(f"{prefix}-password", settings.XMPP_SCRAM_ITERATIONS)
     usernames = [f"{prefix}{i:05d}" for i in range(count)]

@@ -34,7 +34,7 @@ def run(workspace: Workspace, people: int, room_count: int = 1000) -> dict:
     from django.test import Client
     from django.test.utils import override_settings
 
-    from accounts.models import User
+    from portal.accounts.models import User
 
     workspace.fresh_database()
     fast_password_hashing()

@@ -36,7 +36,7 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 
 def _owner():
-    from accounts.models import User
+    from portal.accounts.models import User
 
     user = User.objects.filter(username="benchowner").first()
     if user is None:
@@ -67,8 +67,8 @@ async def _room_name(client, slug: str) -> str | None:
 
 
 async def _measure(client, operations: int) -> dict:
-    from rooms import actions
-    from rooms.models import Room
+    from portal.rooms import actions
+    from portal.rooms.models import Room
 
     owner = await asyncio.to_thread(_owner)
     latencies = {"create": [], "rename": []}
@@ -109,7 +109,7 @@ async def _measure(client, operations: int) -> dict:
 def latency(operations: int) -> dict:
     from django.db import connection
 
-    from accounts.scram import derive_scram_sha1
+    from portal.accounts.scram import derive_scram_sha1
     from tests.fixtures import BridgeProcess
     from tests.xmpp_client import connect
 
@@ -147,7 +147,7 @@ ROOMS_PER_OWNER = 10
 
 def _make_owners(count: int) -> list:
     """count people sharing one set of credentials (derived once: PBKDF2 is slow)."""
-    from accounts.models import User
+    from portal.accounts.models import User
 
     template = _owner()
     User.objects.filter(username__startswith="owner").delete()
@@ -169,7 +169,7 @@ def _make_rooms(count: int, owners: list) -> None:
     """Rooms written straight to the portal's tables: Prosody learns of them only
     through the reconcile being measured. Each owner has ROOMS_PER_OWNER rooms,
     so bookmark lists stay the same size whatever the number of rooms."""
-    from rooms.models import Affiliation, Room
+    from portal.rooms.models import Affiliation, Room
 
     Room.objects.all().delete()
     rooms = Room.objects.bulk_create(
@@ -183,11 +183,11 @@ def _make_rooms(count: int, owners: list) -> None:
 
 
 def reconcile(count: int, portal) -> dict:
-    from accounts.scram import derive_scram_sha1
     from bridge.component import BridgeComponent
     from bridge.config import BridgeConfig
     from bridge.prosody import ProsodyRooms
     from bridge.rooms import RoomSync
+    from portal.accounts.scram import derive_scram_sha1
 
     with tempfile.TemporaryDirectory() as tmp:
         credentials = derive_scram_sha1(PASSWORD, 10000)

@@ -17,16 +17,16 @@ def installed() -> bool:
 
 
 def create_room(slug: str, name: str, owner_username: str) -> str:
-    from accounts.models import User
-    from rooms.actions import create_room as create
-    from rooms.models import Room
+    from portal.accounts.models import User
+    from portal.rooms.actions import create_room as create
+    from portal.rooms.models import Room
 
     return create(User.objects.get(username=owner_username), Room(slug=slug, name=name)).jid
 
 
 def rename_room(slug: str, name: str) -> None:
-    from rooms.actions import save_room
-    from rooms.models import Room
+    from portal.rooms.actions import save_room
+    from portal.rooms.models import Room
 
     room = Room.objects.get(slug=slug)
     room.name = name
@@ -34,9 +34,9 @@ def rename_room(slug: str, name: str) -> None:
 
 
 def add_member(slug: str, owner_username: str, member_username: str) -> None:
-    from accounts.models import User
-    from rooms.actions import set_affiliation
-    from rooms.models import Affiliation, Room
+    from portal.accounts.models import User
+    from portal.rooms.actions import set_affiliation
+    from portal.rooms.models import Affiliation, Room
 
     room = Room.objects.get(slug=slug)
     owner = User.objects.get(username=owner_username)
@@ -49,7 +49,7 @@ def create_rooms(count: int, owner_usernames: list[str], members_per_room: int =
     a few members taken in turn from `owner_usernames`."""
     from django.db import transaction
 
-    from rooms.models import Affiliation, Room
+    from portal.rooms.models import Affiliation, Room
 
     with transaction.atomic():
         rooms = Room.objects.bulk_create(
@@ -67,7 +67,7 @@ def create_rooms(count: int, owner_usernames: list[str], members_per_room: int =
 
 
 def _user_ids(usernames: list[str]):
-    from accounts.models import User
+    from portal.accounts.models import User
 
     return User.objects.filter(username__in=usernames).values_list("username", "id")
 

@@ -49,21 +49,21 @@ def close_connections() -> None:
 
 
 def sign_up(username: str, password: str):
-    from accounts.models import User
+    from portal.accounts.models import User
 
     return User.objects.create_user(username=username, email="", password=password)
 
 
 def change_name(username: str, name: str) -> None:
-    from accounts.models import User
-    from profiles.actions import update_profile
+    from portal.accounts.models import User
+    from portal.profiles.actions import update_profile
 
     update_profile(User.objects.get(username=username), name=name, about="")
 
 
 def outbox_delays(topic: str, since: datetime.datetime | None = None) -> dict:
     """The bridge's share: from the outbox row's commit to the bridge marking it applied."""
-    from outbox.models import OutboxEntry
+    from portal.outbox.models import OutboxEntry
 
     rows = OutboxEntry.objects.filter(topic=topic, applied_at__isnull=False)
     if since is not None:

@@ -90,12 +90,24 @@ class Stack:
         return self
 
     def create_users(self, *usernames: str) -> None:
-        code = "from accounts.models import User\n" + "".join(
+        code = "from portal.accounts.models import User\n" + "".join(
             f"User.objects.create_user({name!r}, password={PASSWORD!r})\n" for name in usernames
         )
         python = sys.executable
         subprocess.run(
-            [python, "-m", "stack", "exec", "--", python, "portal/manage.py", "shell", "-c", code],
+            [
+                python,
+                "-m",
+                "stack",
+                "exec",
+                "--",
+                python,
+                "-m",
+                "portal.manage",
+                "shell",
+                "-c",
+                code,
+            ],
             cwd=REPO_DIR,
             env=self.env,
             check=True,

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TypeVar
 
-from outbox.payloads import (
+from portal.outbox.payloads import (
     AccountState,
     AffiliationChange,
     Claim,
@@ -52,7 +52,7 @@ T = TypeVar("T")
 
 
 def _setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.config.settings")
     import django
     from django.apps import apps
 
@@ -80,92 +80,92 @@ class Portal:
     # ---------- the outbox ----------
 
     async def claim_outbox(self, worker: str, topics: Collection[Topic]) -> Claim | None:
-        from outbox.actions import claim_next
+        from portal.outbox.actions import claim_next
 
         return await self._call(claim_next, worker, set(topics))
 
     async def finish_claim(self, claim: Claim) -> None:
-        from outbox.actions import complete
+        from portal.outbox.actions import complete
 
         await self._call(complete, claim)
 
     async def fail_claim(self, claim: Claim, error: str) -> str:
         """Count a failed attempt; return the row's state now (pending: retried later)."""
-        from outbox.actions import fail
+        from portal.outbox.actions import fail
 
         return str(await self._call(fail, claim, error))
 
     async def release_claim(self, claim: Claim) -> None:
         """Give a claim back untouched, no attempt counted."""
-        from outbox.actions import release
+        from portal.outbox.actions import release
 
         await self._call(release, claim)
 
     # ---------- accounts ----------
 
     async def desired_account(self, username: str) -> AccountState | None:
-        from accounts.xmpp_state import desired_account
+        from portal.accounts.xmpp_state import desired_account
 
         return await self._call(desired_account, username)
 
     async def desired_accounts(self) -> dict[str, AccountState]:
-        from accounts.xmpp_state import desired_accounts
+        from portal.accounts.xmpp_state import desired_accounts
 
         return await self._call(desired_accounts)
 
     async def retired_usernames(self) -> frozenset[str]:
-        from accounts.xmpp_state import retired_usernames
+        from portal.accounts.xmpp_state import retired_usernames
 
         return await self._call(retired_usernames)
 
     async def record_sessions(self, reports: Sequence[SessionReport]) -> None:
-        from accounts.actions import xmpp_sessions_reported
+        from portal.accounts.actions import xmpp_sessions_reported
 
         await self._call(xmpp_sessions_reported, reports)
 
     async def correct_session_counts(self, counts: Mapping[str, int]) -> int:
         """Every account's live sessions, as Prosody lists them; return how many were wrong."""
-        from accounts.actions import xmpp_sessions_listed
+        from portal.accounts.actions import xmpp_sessions_listed
 
         return await self._call(xmpp_sessions_listed, counts)
 
     # ---------- profiles ----------
 
     async def desired_profile(self, username: str) -> ProfileState | None:
-        from profiles.xmpp_state import desired_profile
+        from portal.profiles.xmpp_state import desired_profile
 
         return await self._call(desired_profile, username)
 
     async def desired_profiles(self) -> dict[str, ProfileState]:
-        from profiles.xmpp_state import desired_profiles
+        from portal.profiles.xmpp_state import desired_profiles
 
         return await self._call(desired_profiles)
 
     async def avatar_data(self, state: ProfileState) -> bytes | None:
-        from profiles.xmpp_state import avatar_data
+        from portal.profiles.xmpp_state import avatar_data
 
         return await self._call(avatar_data, state)
 
     async def import_profile(self, change: ProfileFromClient) -> list[str]:
         """Take in a change made from a client; return the fields that changed."""
-        from profiles.actions import import_from_xmpp
+        from portal.profiles.actions import import_from_xmpp
 
         return await self._call(import_from_xmpp, change)
 
     # ---------- rooms ----------
 
     async def desired_room(self, slug: str) -> RoomState | None:
-        from rooms.xmpp_state import desired_room
+        from portal.rooms.xmpp_state import desired_room
 
         return await self._call(desired_room, slug)
 
     async def desired_rooms(self) -> dict[str, RoomState]:
-        from rooms.xmpp_state import desired_rooms
+        from portal.rooms.xmpp_state import desired_rooms
 
         return await self._call(desired_rooms)
 
     async def room_sync_states(self) -> dict[str, RoomSyncState]:
-        from rooms.xmpp_state import room_sync_states
+        from portal.rooms.xmpp_state import room_sync_states
 
         return await self._call(room_sync_states)
 
@@ -173,34 +173,34 @@ class Portal:
         self, state: RoomState, changes: Iterable[AffiliationChange] = ()
     ) -> str:
         """Mirror a room as Prosody has it; return "created", "updated" or "skipped"."""
-        from rooms.actions import room_changed_in_prosody
+        from portal.rooms.actions import room_changed_in_prosody
 
         return await self._call(room_changed_in_prosody, state, tuple(changes))
 
     async def room_gone_from_prosody(self, slug: str) -> bool:
         """True if the portal removed the room."""
-        from rooms.actions import room_gone_from_prosody
+        from portal.rooms.actions import room_gone_from_prosody
 
         return await self._call(room_gone_from_prosody, slug)
 
     async def set_occupants(self, present: Mapping[str, Sequence[RoomOccupant]]) -> None:
-        from rooms.actions import set_occupants
+        from portal.rooms.actions import set_occupants
 
         await self._call(set_occupants, present)
 
     async def message_moderated(self, report: MessageModeration) -> None:
-        from rooms.actions import message_moderated_in_prosody
+        from portal.rooms.actions import message_moderated_in_prosody
 
         await self._call(message_moderated_in_prosody, report)
 
     # ---------- role changes (kicks, voice, moderators) ----------
 
     async def pending_role_change(self, change_id: int) -> RoleRequest | None:
-        from rooms.xmpp_state import pending_role_change
+        from portal.rooms.xmpp_state import pending_role_change
 
         return await self._call(pending_role_change, change_id)
 
     async def role_change_applied(self, change_id: int) -> None:
-        from rooms.actions import role_change_applied
+        from portal.rooms.actions import role_change_applied
 
         await self._call(role_change_applied, change_id)

@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from outbox.models import OutboxEntry
+from portal.outbox.models import OutboxEntry
 from tests.portal_client import sign_up
 from tests.xmpp_client import can_log_in, eventually
 

@@ -16,13 +16,13 @@ from stack.environment import REPO_DIR, stack_environment
 from stack.prosody import ConfigError, ProsodyConfig, wait_for_port
 from stack.supervisor import Service, Supervisor
 
-MANAGE = [sys.executable, str(REPO_DIR / "portal" / "manage.py")]
+MANAGE = [sys.executable, "-m", "portal.manage"]
 
 
 def prepare(env: dict[str, str]) -> ProsodyConfig:
     config = ProsodyConfig.from_env(env, Path(env["CHATBOARD_RUNTIME_DIR"]) / "prosody")
     config.write()
-    subprocess.run([*MANAGE, "migrate", "--noinput", "-v0"], env=env, check=True)
+    subprocess.run([*MANAGE, "migrate", "--noinput", "-v0"], env=env, cwd=REPO_DIR, check=True)
     return config
 
 
@@ -75,7 +75,7 @@ def main(argv: list[str]) -> int:
             prepare(env)
             return 0
         if command == "admin":
-            return subprocess.call([*MANAGE, "createsuperuser"], env=env)
+            return subprocess.call([*MANAGE, "createsuperuser"], env=env, cwd=REPO_DIR)
         if command == "exec":
             args = argv[2:] if argv[1:2] == ["--"] else argv[1:]
             os.execvpe(args[0], args, env)

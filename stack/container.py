@@ -22,7 +22,6 @@ from stack.prosody import ConfigError, ProsodyConfig
 from stack.tls import CertificateStore
 
 REPO_DIR = Path(__file__).resolve().parent.parent
-PORTAL_DIR = REPO_DIR / "portal"
 CERT_CHECK_SECONDS = 3600
 FIRST_CERT_CHECK_SECONDS = 10
 
@@ -32,14 +31,16 @@ def runtime_dir(env) -> Path:
 
 
 def run_portal(env) -> int:
-    manage = [sys.executable, str(PORTAL_DIR / "manage.py")]
-    subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True)
-    subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], env=env, check=True)
+    manage = [sys.executable, "-m", "portal.manage"]
+    subprocess.run([*manage, "migrate", "--noinput"], env=env, cwd=REPO_DIR, check=True)
+    subprocess.run(
+        [*manage, "collectstatic", "--noinput", "-v0"], env=env, cwd=REPO_DIR, check=True
+    )
     port = env.get("PORTAL_PORT") or "8000"
     # WEB_CONCURRENCY (worker processes) is read by gunicorn itself.
     argv = [
-        sys.executable, "-m", "gunicorn", "config.wsgi",
-        "--chdir", str(PORTAL_DIR),
+        sys.executable, "-m", "gunicorn", "portal.config.wsgi",
+        "--chdir", str(REPO_DIR),
         "--bind", f"{env.get('PORTAL_BIND') or '0.0.0.0'}:{port}",
         "--worker-class", "gthread", "--threads", "4",
         "--access-logfile", "-", "--forwarded-allow-ips", "*",
@@ -132,14 +133,13 @@ def bridge_healthy(env) -> bool:
     """The bridge keeps up: no outbox row has waited longer than it should."""
     import django
 
-    sys.path.insert(0, str(PORTAL_DIR))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.config.settings")
     django.setup()
     from datetime import timedelta
 
     from django.utils import timezone
 
-    from outbox.models import OutboxEntry
+    from portal.outbox.models import OutboxEntry
 
     limit = timezone.now() - timedelta(seconds=float(env.get("BRIDGE_HEALTH_MAX_LAG") or 120))
     late = OutboxEntry.objects.filter(state=OutboxEntry.State.PENDING, next_attempt_at__lt=limit)

@@ -67,9 +67,5 @@ def stack_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     run_dir = runtime_dir(merged)
     merged = {**DEFAULTS, **ensure_secrets(run_dir), **file_values, **base}
     merged["CHATBOARD_RUNTIME_DIR"] = str(run_dir)
-    pythonpath = [str(REPO_DIR / "portal"), str(REPO_DIR)]
-    if merged.get("PYTHONPATH"):
-        pythonpath.append(merged["PYTHONPATH"])
-    merged["PYTHONPATH"] = os.pathsep.join(pythonpath)
-    merged.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    merged.setdefault("DJANGO_SETTINGS_MODULE", "portal.config.settings")
     return merged

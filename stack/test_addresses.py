@@ -18,11 +18,9 @@ ENV = {"XMPP_TOKEN_SECRET": "t", "BRIDGE_COMPONENT_SECRET": "b", "CHATBOARD_DOMA
 def portal_setting(env: dict[str, str], name: str) -> subprocess.CompletedProcess:
     code = f"from django.conf import settings; print(settings.{name})"
     return subprocess.run(
-        [sys.executable, str(REPO_DIR / "portal" / "manage.py"),
-         "shell", "--no-imports", "-c", code],
-        env={**env, "DJANGO_SECRET_KEY": "k", "PATH": "/usr/bin:/bin",
-             "PYTHONPATH": f"{REPO_DIR / 'portal'}:{REPO_DIR}"},
-        capture_output=True, text=True,
+        [sys.executable, "-m", "portal.manage", "shell", "--no-imports", "-c", code],
+        env={**env, "DJANGO_SECRET_KEY": "k", "PATH": "/usr/bin:/bin"},
+        cwd=REPO_DIR, capture_output=True, text=True,
     )  # fmt: skip
 
 

@@ -1,5 +1,6 @@
 """The environment readers every component uses: NAME_FILE for secrets, loud errors."""
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ import pytest
 from bridge.config import BridgeConfig
 from bridge.config import ConfigError as BridgeConfigError
 from stack.env import EnvError, env_bool, env_int, env_list, env_str
-from stack.environment import REPO_DIR
+from stack.environment import REPO_DIR, stack_environment
 from stack.prosody import ConfigError, ProsodyConfig
 
 
@@ -62,11 +63,30 @@ def test_a_missing_secret_stops_each_component_with_its_name(tmp_path: Path):
 def test_the_portal_takes_its_secret_key_from_a_file(tmp_path: Path):
     code = "from django.conf import settings; print(settings.SECRET_KEY)"
     result = subprocess.run(
-        [sys.executable, str(REPO_DIR / "portal" / "manage.py"),
-         "shell", "--no-imports", "-c", code],
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{REPO_DIR / 'portal'}:{REPO_DIR}",
-             "XMPP_TOKEN_SECRET": "t",
+        [sys.executable, "-m", "portal.manage", "shell", "--no-imports", "-c", code],
+        env={"PATH": "/usr/bin:/bin", "XMPP_TOKEN_SECRET": "t",
              "DJANGO_SECRET_KEY_FILE": secret_file(tmp_path, "django", "key-from-file")},
-        capture_output=True, text=True,
+        cwd=REPO_DIR, capture_output=True, text=True,
     )  # fmt: skip
     assert result.stdout.strip() == "key-from-file", result.stderr
+
+
+def test_the_portal_is_a_package_imported_from_the_repository_root(tmp_path: Path):
+    """No PYTHONPATH and no portal/ on sys.path: its apps are portal.<app> only."""
+    env = stack_environment({"PATH": "/usr/bin:/bin", "CHATBOARD_RUNTIME_DIR": str(tmp_path)})
+    assert "PYTHONPATH" not in env
+    assert importlib.util.find_spec("accounts") is None  # not in this test run either
+    code = (
+        "import importlib.util; from django.apps import apps; "
+        "print(importlib.util.find_spec('rooms'), apps.get_app_config('rooms').name)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "portal.manage", "shell", "--no-imports", "-c", code],
+        env=env, cwd=REPO_DIR, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.stdout.split() == ["None", "portal.rooms"], result.stderr
+    script = subprocess.run(
+        [sys.executable, str(REPO_DIR / "portal" / "manage.py"), "check"],
+        env=env, cwd=REPO_DIR, capture_output=True, text=True,
+    )  # fmt: skip
+    assert script.returncode != 0 and "python -m portal.manage" in script.stderr

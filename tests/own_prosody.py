@@ -10,8 +10,8 @@ import socket
 import threading
 from contextlib import contextmanager
 
-from accounts.scram import derive_scram_sha1
 from bench.servers import write_accounts
+from portal.accounts.scram import derive_scram_sha1
 from stack.prosody import ProsodyServer
 from tests.fixtures import XmppServer, prosody_config
 

@@ -139,8 +139,7 @@ class ProductionStack:
         }
         return {
             **inherited,
-            "PYTHONPATH": f"{REPO_DIR / 'portal'}{os.pathsep}{REPO_DIR}",
-            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DJANGO_SETTINGS_MODULE": "portal.config.settings",
             "CHATBOARD_RUNTIME_DIR": str(self.runtime_dir),
             "CHATBOARD_DOMAIN": DOMAIN,
             "CHATBOARD_WEB_HOST": WEB_HOST,
@@ -254,8 +253,9 @@ class ProductionStack:
 
     def manage(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, str(REPO_DIR / "portal" / "manage.py"), *args],
+            [sys.executable, "-m", "portal.manage", *args],
             env=self.env,
+            cwd=REPO_DIR,
             capture_output=True,
             text=True,
         )

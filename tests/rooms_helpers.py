@@ -17,7 +17,7 @@ def member(server, username) -> Client:
 
     Created like the signup page does (the signup page itself is rate limited).
     """
-    from accounts.models import User
+    from portal.accounts.models import User
 
     user = User(username=username, email=f"{username}@example.org")
     user.set_password(PASSWORD)  # derives the SCRAM keys Prosody checks

@@ -4,7 +4,7 @@ A stack is what `make run` starts: its own Prosody (the config template rendered
 by ProsodyConfig), its own portal (runserver) and bridge processes with an
 environment from stack.environment (secrets generated in its runtime directory),
 on its own SQLite database (also on a PostgreSQL test run), on free ports. Tests drive it as people
-and operators do: HTTP for the portal, `manage.py shell -c` for what an operator
+and operators do: HTTP for the portal, `portal.manage shell -c` for what an operator
 would type, real XMPP clients for chat.
 
 Servers find each other without DNS or /etc/hosts: each stack's s2s listener
@@ -40,7 +40,7 @@ from tests.fixtures import free_port
 from tests.xmpp_client import can_log_in, eventually
 
 S2S_PORT = 5269  # what a server without SRV records is reached on
-MANAGE = str(REPO_DIR / "portal" / "manage.py")
+MANAGE = ["-m", "portal.manage"]
 # Settings a stack takes from its own runtime directory, never from the test run's.
 OWN_SETTINGS = ("DATABASE_URL", "DJANGO_SECRET_KEY", "XMPP_TOKEN_SECRET", "REDIS_URL")
 OWN_PREFIXES = ("CHATBOARD_", "PROSODY_", "BRIDGE_", "PORTAL_", "XMPP_")
@@ -222,7 +222,7 @@ class ChatBoardStack(XmppServer):
 
     def start(self) -> None:
         super().start()
-        self._spawn("portal", [MANAGE, "runserver", f"127.0.0.1:{self.portal_port}", "--noreload"])
+        self._spawn("portal", [*MANAGE, "runserver", f"127.0.0.1:{self.portal_port}", "--noreload"])
         self._spawn("bridge", ["-m", "bridge"])
         wait_for_port("127.0.0.1", self.portal_port, 30, self.processes["portal"])
         eventually(lambda: "connected to Prosody" in self.output("bridge"), timeout=30)
@@ -251,9 +251,9 @@ class ChatBoardStack(XmppServer):
         return path.read_text() if path.exists() else ""
 
     def manage(self, *args: str) -> str:
-        """`manage.py ARGS` with this stack's settings; its standard output."""
+        """`python -m portal.manage ARGS` with this stack's settings; its standard output."""
         result = subprocess.run(
-            [sys.executable, MANAGE, *args], env=self.env, cwd=REPO_DIR,
+            [sys.executable, *MANAGE, *args], env=self.env, cwd=REPO_DIR,
             capture_output=True, text=True,
         )  # fmt: skip
         if result.returncode != 0:

@@ -4,7 +4,6 @@ Each test names the setting it relies on; SECURITY.md lists their defaults.
 """
 
 import asyncio
-import os
 import re
 import signal
 import socket
@@ -17,6 +16,7 @@ from slixmpp.xmlstream import ET
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
+from stack.environment import REPO_DIR
 from tests.own_prosody import MUC, PASSWORD, FreezableProxy, own_prosody, wait_for
 from tests.rooms_helpers import join
 from tests.xmpp_client import TestClient, connect
@@ -230,8 +230,7 @@ def test_occupants_of_a_semi_anonymous_room_cannot_learn_real_jids(server):
 # ---------- No ghosts ----------
 
 VANISHING_CLIENT = """
-import asyncio, sys
-sys.path[:0] = {paths!r}
+import asyncio
 from tests.xmpp_client import connect
 from tests.rooms_helpers import join
 
@@ -252,17 +251,15 @@ asyncio.run(main())
 def test_a_killed_client_leaves_the_room_within_the_hibernation_time(server):
     """smacks_hibernation_time (PROSODY_SMACKS_HIBERNATION_TIME): 1 s here."""
     code = VANISHING_CLIENT.format(
-        paths=sys.path,
         port=server.c2s_port,
         ca_file=str(server.ca_file),
         password=PASSWORD,
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
 
     async def scenario(room):
         await room.enter("bob")
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", code, stdout=subprocess.PIPE, env=env
+            sys.executable, "-c", code, stdout=subprocess.PIPE, cwd=REPO_DIR
         )
         try:
             assert await asyncio.wait_for(process.stdout.readline(), 10) == b"joined\n"

@@ -90,7 +90,7 @@ def test_the_component_port_stays_on_loopback_when_clients_listen_everywhere(tmp
 
 @pytest.mark.django_db(transaction=True)
 def test_clients_can_neither_drive_rooms_nor_fake_prosodys_events(xmpp_server, synced_db):
-    from rooms.models import Room
+    from portal.rooms.models import Room
 
     sign_up("trudy")
     eventually(lambda: can_log_in(xmpp_server, "trudy@localhost", PASSWORD))

@@ -15,7 +15,7 @@ SERVICES = COMPOSE["services"]
 CADDYFILE = REPO / "deploy" / "Caddyfile"
 SECRETS = {"DJANGO_SECRET_KEY", "XMPP_TOKEN_SECRET", "BRIDGE_COMPONENT_SECRET", "POSTGRES_PASSWORD"}
 # Read from the environment by the processes themselves, not settings the operator makes.
-PROCESS_VARIABLES = {"PYTHONPATH", "DJANGO_SETTINGS_MODULE"}
+PROCESS_VARIABLES = {"DJANGO_SETTINGS_MODULE"}
 # Read by the programs in the images (PostgreSQL's image, gunicorn), not our code.
 IMAGE_VARIABLES = {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "WEB_CONCURRENCY"}
 # Where the project reads the environment (STYLE.md: one place per component).
@@ -152,6 +152,17 @@ def test_no_secret_is_baked_into_an_image():
                 assert not SECRETS & set(re.findall(r"[A-Z][A-Z0-9_]+", args)), path
     ignored = (REPO / ".dockerignore").read_text().split()
     assert ".env" in ignored and "var" in ignored
+
+
+def test_the_image_imports_the_packages_from_its_workdir_without_pythonpath():
+    steps = dockerfile(REPO / "Dockerfile")
+    final = steps[max(i for i, (instruction, _) in enumerate(steps) if instruction == "FROM") :]
+    workdir = [args for instruction, args in final if instruction == "WORKDIR"][-1]
+    copied = {args.split()[-1].rstrip("/") for instruction, args in final if instruction == "COPY"}
+    assert {"./portal", "./bridge", "./stack"} <= copied and workdir == "/app"
+    env = image_env(REPO / "Dockerfile")
+    assert "PYTHONPATH" not in env
+    assert env["DJANGO_SETTINGS_MODULE"] == "portal.config.settings"
 
 
 def test_images_build_from_files_that_exist():

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from outbox.models import OutboxEntry
-from profiles.models import Profile
-from rooms.models import Room
+from portal.outbox.models import OutboxEntry
+from portal.profiles.models import Profile
+from portal.rooms.models import Room
 from tests.portal_client import sign_up
 from tests.rooms_helpers import MUC, PASSWORD, member, new_room, run_as, try_room_config
 from tests.test_rooms import _portal_view, _prosody_view

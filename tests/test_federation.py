@@ -93,7 +93,7 @@ def test_person_reads_profile_published_by_another_chatboard(a, b):
         files={"avatar": ("bo.png", image_bytes("blue"))},
     )
     avatar_sha1 = b.shell(
-        "from profiles.models import Profile; "
+        "from portal.profiles.models import Profile; "
         "print(Profile.objects.get(user__username='bo').avatar_sha1)"
     ).strip()
     assert len(avatar_sha1) == 40

@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slixmpp import JID
 
-from accounts.usernames import normalize_username, validate_username_format
-from profiles.forms import ProfileForm
-from profiles.models import ABOUT_MAX_LENGTH, NAME_MAX_LENGTH
-from rooms.forms import NewRoomForm
+from portal.accounts.usernames import normalize_username, validate_username_format
+from portal.profiles.forms import ProfileForm
+from portal.profiles.models import ABOUT_MAX_LENGTH, NAME_MAX_LENGTH
+from portal.rooms.forms import NewRoomForm
 
 # Any text, with extra weight on the characters that cause trouble.
 TRICKY = st.sampled_from(list("\x00\x07\x1b\u202e\u2066\u200b\ufeff<>&\"'\n\r\t /@:"))

@@ -4,10 +4,10 @@ error or a cleaned, escaped value; never a server error, never a script on a pag
 import pytest
 from django.test import Client
 
-from accounts.models import User
-from outbox.models import OutboxEntry
-from profiles.models import Profile
-from rooms.models import Room
+from portal.accounts.models import User
+from portal.outbox.models import OutboxEntry
+from portal.profiles.models import Profile
+from portal.rooms.models import Room
 from tests.portal_client import sign_up
 
 pytestmark = pytest.mark.django_db
@@ -143,7 +143,7 @@ def test_a_polyglot_image_is_re_encoded_without_its_payload(alice, settings, tmp
     from django.core.files.uploadedfile import SimpleUploadedFile
     from PIL import Image
 
-    from profiles import avatars
+    from portal.profiles import avatars
 
     settings.MEDIA_ROOT = tmp_path / "media"
     out = io.BytesIO()

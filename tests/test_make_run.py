@@ -75,10 +75,10 @@ def test_make_run_starts_a_usable_stack_and_ctrl_c_leaves_nothing(tmp_path):
 
         python = str(REPO_DIR / ".venv/bin/python")
         create = (
-            "from accounts.models import User; "
+            "from portal.accounts.models import User; "
             "User.objects.create_user('smoke', password='smoke pass 123')"
         )
-        shell = [python, "portal/manage.py", "shell", "-c", create]
+        shell = [python, "-m", "portal.manage", "shell", "-c", create]
         subprocess.run(
             [python, "-m", "stack", "exec", "--", *shell], cwd=REPO_DIR, env=env, check=True
         )

@@ -11,7 +11,7 @@ from slixmpp.xmlstream import ET
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-from audit.models import AuditEntry
+from portal.audit.models import AuditEntry
 from tests.rooms_helpers import MUC, PASSWORD, join, member, room_in_prosody
 from tests.xmpp_client import connect, eventually
 

@@ -56,7 +56,9 @@ async def room_name(client, address) -> str | None:
 
 
 def in_portal(stack, slug) -> bool:
-    code = f"from rooms.models import Room; print(Room.objects.filter(slug={slug!r}).exists())"
+    code = (
+        f"from portal.rooms.models import Room; print(Room.objects.filter(slug={slug!r}).exists())"
+    )
     return stack.shell(code).strip() == "True"
 
 

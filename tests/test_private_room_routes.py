@@ -113,8 +113,8 @@ def test_a_non_member_finds_and_reads_nothing_of_a_private_room(tmp_path):
 def test_no_portal_page_or_json_endpoint_shows_a_private_room_to_a_non_member():
     from django.test import Client
 
-    from accounts.models import User
-    from rooms.models import Affiliation, Room
+    from portal.accounts.models import User
+    from portal.rooms.models import Affiliation, Room
 
     owner = User.objects.create_user("owner", "owner@example.org", PASSWORD)
     outsider = User.objects.create_user("outsider", "outsider@example.org", PASSWORD)

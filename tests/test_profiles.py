@@ -38,7 +38,7 @@ def save_profile(client, **fields):
 
 
 def portal_profile(username):
-    from profiles.models import Profile
+    from portal.profiles.models import Profile
 
     return Profile.objects.filter(user__username=username).first()
 
@@ -142,7 +142,7 @@ def test_portal_profile_is_what_other_people_clients_read(xmpp_server, synced_db
 
 
 def _stored_avatar(file_name) -> bytes:
-    from profiles import avatars
+    from portal.profiles import avatars
 
     return avatars.read(file_name)
 
@@ -157,7 +157,7 @@ def fresh_rate_limits():
 
 @pytest.mark.django_db(transaction=True)
 def test_removing_the_avatar_removes_it_in_the_portal_and_in_clients(xmpp_server, synced_db):
-    from profiles import avatars
+    from portal.profiles import avatars
 
     alice = member(xmpp_server, "rita")
     member(xmpp_server, "bob")
@@ -265,7 +265,7 @@ def test_avatar_the_pipeline_refuses_from_a_client_is_replaced_by_the_portal_one
 
 @pytest.mark.django_db(transaction=True)
 def test_nickname_and_vcard_set_from_an_xmpp_client_show_in_the_portal(xmpp_server, synced_db):
-    from outbox.models import OutboxEntry
+    from portal.outbox.models import OutboxEntry
 
     member(xmpp_server, "nina")
 
@@ -328,7 +328,7 @@ def test_reconciler_restores_the_portal_profile_in_prosody(xmpp_server, synced_d
 
 
 def _pending_rows():
-    from outbox.models import OutboxEntry
+    from portal.outbox.models import OutboxEntry
 
     return list(OutboxEntry.objects.filter(state=OutboxEntry.State.PENDING))
 

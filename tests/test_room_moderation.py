@@ -12,10 +12,10 @@ from django.test import Client
 from slixmpp.exceptions import IqError
 from slixmpp.xmlstream import ET
 
-from audit.models import AuditEntry
-from outbox.actions import enqueue
-from outbox.models import OutboxEntry
-from rooms.models import Affiliation, RoleChange, Room
+from portal.audit.models import AuditEntry
+from portal.outbox.actions import enqueue
+from portal.outbox.models import OutboxEntry
+from portal.rooms.models import Affiliation, RoleChange, Room
 from tests.rooms_helpers import MUC, PASSWORD, join, member, new_room, room_in_prosody
 from tests.xmpp_client import connect, eventually
 
@@ -357,7 +357,7 @@ def test_only_moderators_act_on_people_and_only_with_a_csrf_token(xmpp_server, s
 
 
 def _user(username):
-    from accounts.models import User
+    from portal.accounts.models import User
 
     return User.objects.get(username=username)
 

@@ -7,8 +7,8 @@ import pytest
 from slixmpp.exceptions import IqError
 from slixmpp.xmlstream import ET
 
-from outbox.models import OutboxEntry
-from rooms.models import Affiliation, Room
+from portal.outbox.models import OutboxEntry
+from portal.rooms.models import Affiliation, Room
 from tests.rooms_helpers import (
     MUC,
     PASSWORD,

@@ -5,10 +5,10 @@ from collections.abc import Iterable, Mapping
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from accounts.models import RetiredUsername, User, XmppPresence
-from audit.actions import record
-from outbox.actions import enqueue
-from outbox.payloads import SessionReport, Topic
+from portal.accounts.models import RetiredUsername, User, XmppPresence
+from portal.audit.actions import record
+from portal.outbox.actions import enqueue
+from portal.outbox.payloads import SessionReport, Topic
 
 # Outbox topics whose key is a username: what "this person's sync state" covers.
 PERSON_TOPICS = (Topic.ACCOUNT, Topic.PROFILE)
@@ -37,7 +37,7 @@ def retire_account(user: User) -> None:
 
 def rooms_of(user: User) -> list[str]:
     """Slugs of the rooms where <user> has an affiliation (any kind, bans included)."""
-    from rooms.models import Affiliation
+    from portal.rooms.models import Affiliation
 
     return list(Affiliation.objects.filter(user=user).values_list("room__slug", flat=True))
 
@@ -45,7 +45,7 @@ def rooms_of(user: User) -> list[str]:
 def account_deleting(user: User) -> None:
     """Called before the account's rows go: its room affiliations are deleted with it
     (cascade), so each of its rooms must be sent to Prosody again without it."""
-    from rooms.actions import sync_room
+    from portal.rooms.actions import sync_room
 
     for slug in rooms_of(user):
         sync_room(slug)
@@ -106,8 +106,8 @@ def delete_account(actor: User, user: User, reason: str = "") -> None:
 @transaction.atomic
 def retry_sync(actor: User, user: User) -> int:
     """Queue the person's parked outbox rows again (after fixing what made them fail)."""
-    from outbox.actions import retry_parked
-    from outbox.models import OutboxEntry
+    from portal.outbox.actions import retry_parked
+    from portal.outbox.models import OutboxEntry
 
     parked = OutboxEntry.objects.filter(
         topic__in=PERSON_TOPICS, key=user.username, state=OutboxEntry.State.PARKED

@@ -3,7 +3,7 @@ from allauth.core.exceptions import ImmediateHttpResponse
 from django.conf import settings
 from django.db import transaction
 
-from accounts.usernames import (
+from portal.accounts.usernames import (
     normalize_username,
     validate_username_available,
     validate_username_format,
@@ -25,7 +25,7 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def is_open_for_signup(self, request) -> bool:
         """open: anyone; invite: only with a usable invite; closed: nobody."""
-        from invites.session import invite_of
+        from portal.invites.session import invite_of
 
         if settings.SIGNUP_MODE == SIGNUP_CLOSED:
             return False
@@ -35,8 +35,8 @@ class AccountAdapter(DefaultAccountAdapter):
     def save_user(self, request, user, form, commit=True):
         """The account, one use of the invite it came with and the invite's rooms
         commit together, or not at all."""
-        from invites import actions as invite_actions
-        from invites.session import forget_invite, invite_error_response, invite_token
+        from portal.invites import actions as invite_actions
+        from portal.invites.session import forget_invite, invite_error_response, invite_token
 
         token = invite_token(request)
         if not token:

@@ -1,8 +1,8 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from accounts import actions
-from accounts.models import RetiredUsername, User
+from portal.accounts import actions
+from portal.accounts.models import RetiredUsername, User
 
 
 @admin.register(User)

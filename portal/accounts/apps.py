@@ -2,8 +2,8 @@ from django.apps import AppConfig
 
 
 class AccountsConfig(AppConfig):
-    name = "accounts"
+    name = "portal.accounts"
     verbose_name = "Accounts"
 
     def ready(self):
-        from accounts import receivers  # noqa: F401
+        from portal.accounts import receivers  # noqa: F401

@@ -5,8 +5,8 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
-from accounts.scram import derive_scram_sha1
-from accounts.usernames import normalize_username, validate_username_format
+from portal.accounts.scram import derive_scram_sha1
+from portal.accounts.usernames import normalize_username, validate_username_format
 
 
 class ChatBoardUserManager(UserManager):

@@ -1,8 +1,8 @@
 from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
-from accounts import actions
-from accounts.models import User
+from portal.accounts import actions
+from portal.accounts.models import User
 
 
 @receiver(post_save, sender=User, dispatch_uid="accounts.user_saved")

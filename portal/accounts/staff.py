@@ -7,9 +7,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from accounts.actions import PERSON_TOPICS
-from accounts.models import User
-from outbox.models import OutboxEntry
+from portal.accounts.actions import PERSON_TOPICS
+from portal.accounts.models import User
+from portal.outbox.models import OutboxEntry
 
 SEARCH_MAX_LENGTH = 64
 
@@ -68,7 +68,7 @@ def sync_counts(usernames) -> dict[str, dict[str, int]]:
 
 def rooms_owned_alone(user: User) -> list[str]:
     """Slugs of the rooms <user> is the only owner of: without them, nobody owns those."""
-    from rooms.models import Affiliation
+    from portal.rooms.models import Affiliation
 
     owner = Affiliation.Kind.OWNER
     mine = Affiliation.objects.filter(user=user, kind=owner).values_list("room_id", flat=True)

@@ -7,8 +7,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts import actions
-from accounts.staff import (
+from portal.accounts import actions
+from portal.accounts.staff import (
     access_account,
     rooms_owned_alone,
     search_accounts,
@@ -16,8 +16,8 @@ from accounts.staff import (
     sync_counts,
     unsynced_rows,
 )
-from core.text import clean_text
-from outbox.models import OutboxEntry
+from portal.core.text import clean_text
+from portal.outbox.models import OutboxEntry
 
 PEOPLE_PER_PAGE = 50
 REASON_MAX_LENGTH = 500

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import staff_views
+from portal.accounts import staff_views
 
 urlpatterns = [
     path("", staff_views.people, name="staff-people"),

@@ -58,7 +58,7 @@ def validate_username_format(username: str) -> None:
 
 def validate_username_available(username: str) -> None:
     """Refuse reserved names and names that belonged to a deleted account."""
-    from accounts.models import RetiredUsername
+    from portal.accounts.models import RetiredUsername
 
     if username in reserved_usernames():
         raise ValidationError(_("This username is reserved."), code="reserved")

@@ -2,7 +2,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from accounts.tokens import mint_token
+from portal.accounts.tokens import mint_token
 
 
 def _same_origin(request) -> bool:

@@ -1,7 +1,7 @@
 """The desired state of XMPP accounts, as the bridge reads it from the portal."""
 
-from accounts.models import RetiredUsername, User
-from outbox.payloads import AccountState
+from portal.accounts.models import RetiredUsername, User
+from portal.outbox.payloads import AccountState
 
 
 def _account_state(user: User) -> AccountState:

@@ -7,7 +7,7 @@ commits or rolls back with the action.
 
 from django.db import transaction
 
-from audit.models import AuditEntry
+from portal.audit.models import AuditEntry
 
 
 def record(actor, action: str, target: str = "", *, room_slug: str = "", reason: str = ""):

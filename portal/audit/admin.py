@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from audit.models import AuditEntry
+from portal.audit.models import AuditEntry
 
 
 @admin.register(AuditEntry)

@@ -3,5 +3,5 @@ from django.utils.translation import gettext_lazy as _
 
 
 class AuditConfig(AppConfig):
-    name = "audit"
+    name = "portal.audit"
     verbose_name = _("Audit log")

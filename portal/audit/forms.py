@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from audit.labels import action_label
+from portal.audit.labels import action_label
 
 
 class AuditFilterForm(forms.Form):

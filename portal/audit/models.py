@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from audit.labels import action_label
+from portal.audit.labels import action_label
 
 
 class AuditEntry(models.Model):

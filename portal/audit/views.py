@@ -3,8 +3,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
-from audit.forms import AuditFilterForm
-from audit.models import AuditEntry
+from portal.audit.forms import AuditFilterForm
+from portal.audit.models import AuditEntry
 
 ENTRIES_PER_PAGE = 50
 

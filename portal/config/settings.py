@@ -7,9 +7,9 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_choice, env_int, env_list, env_str
+from portal.config.env import env_bool, env_choice, env_int, env_list, env_str
+from portal.webchat import converse_dist
 from stack.addresses import AddressError, Addresses
-from webchat import converse_dist
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = BASE_DIR.parent
@@ -55,15 +55,15 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "allauth",
     "allauth.account",
-    "accounts",
-    "outbox",
-    "status",
-    "profiles",
-    "webchat",
+    "portal.accounts",
+    "portal.outbox",
+    "portal.status",
+    "portal.profiles",
+    "portal.webchat",
     "csp",
-    "rooms",
-    "audit",
-    "invites",
+    "portal.rooms",
+    "portal.audit",
+    "portal.invites",
 ]
 
 MIDDLEWARE = [
@@ -80,8 +80,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
 ]
 
-ROOT_URLCONF = "config.urls"
-WSGI_APPLICATION = "config.wsgi.application"
+ROOT_URLCONF = "portal.config.urls"
+WSGI_APPLICATION = "portal.config.wsgi.application"
 
 TEMPLATES = [
     {
@@ -94,7 +94,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "invites.context_processors.invites",
+                "portal.invites.context_processors.invites",
             ],
         },
     },
@@ -133,7 +133,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # django-allauth
-ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_ADAPTER = "portal.accounts.adapter.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["username*", "email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "optional")
@@ -182,7 +182,7 @@ STATIC_ROOT = RUNTIME_DIR / "static"
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    "webchat.finders.ConverseFinder",
+    "portal.webchat.finders.ConverseFinder",
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -190,7 +190,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "webchat.storage.StaticStorage"
+        else "portal.webchat.storage.StaticStorage"
     },
 }
 WHITENOISE_ADD_HEADERS_FUNCTION = converse_dist.add_cache_headers

@@ -12,11 +12,11 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
-from audit.actions import record
-from invites.models import Invite
-from rooms import actions as room_actions
-from rooms.models import Affiliation, Room
+from portal.accounts.models import User
+from portal.audit.actions import record
+from portal.invites.models import Invite
+from portal.rooms import actions as room_actions
+from portal.rooms.models import Affiliation, Room
 
 
 class InviteUnusable(Exception):

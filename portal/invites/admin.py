@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from invites.models import Invite
+from portal.invites.models import Invite
 
 
 @admin.register(Invite)

@@ -3,5 +3,5 @@ from django.utils.translation import gettext_lazy as _
 
 
 class InvitesConfig(AppConfig):
-    name = "invites"
+    name = "portal.invites"
     verbose_name = _("Invites")

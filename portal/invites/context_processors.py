@@ -3,7 +3,7 @@ from django.conf import settings
 
 def invites(request):
     """Whether the navigation offers the invites page, and the sign-up link."""
-    from invites.views import may_invite
+    from portal.invites.views import may_invite
 
     user = getattr(request, "user", None)
     return {

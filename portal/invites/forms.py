@@ -1,8 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from core.text import clean_text
-from invites.actions import rooms_user_may_invite_to
+from portal.core.text import clean_text
+from portal.invites.actions import rooms_user_may_invite_to
 
 MAX_DAYS = 90
 MAX_USES = 1000

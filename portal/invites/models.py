@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from rooms.models import Room
+from portal.rooms.models import Room
 
 
 def new_token() -> str:

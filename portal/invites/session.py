@@ -26,7 +26,7 @@ def invite_of(request):
     stops the signup with its reason (allauth shows the response)."""
     from allauth.core.exceptions import ImmediateHttpResponse
 
-    from invites.actions import InviteUnusable, usable_invite
+    from portal.invites.actions import InviteUnusable, usable_invite
 
     token = invite_token(request)
     if not token:

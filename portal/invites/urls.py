@@ -1,6 +1,6 @@
 from django.urls import path
 
-from invites import views
+from portal.invites import views
 
 urlpatterns = [
     path("invites/", views.invite_list, name="invite-list"),

@@ -7,11 +7,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from invites import actions
-from invites.forms import InviteForm
-from invites.models import Invite
-from invites.qr import qr_svg
-from invites.session import invite_error_response, remember_invite
+from portal.invites import actions
+from portal.invites.forms import InviteForm
+from portal.invites.models import Invite
+from portal.invites.qr import qr_svg
+from portal.invites.session import invite_error_response, remember_invite
 
 
 def may_invite(user) -> bool:

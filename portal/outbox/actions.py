@@ -12,8 +12,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from outbox.models import OutboxEntry
-from outbox.payloads import Claim, Topic
+from portal.outbox.models import OutboxEntry
+from portal.outbox.payloads import Claim, Topic
 
 MAX_BACKOFF_SECONDS = 300
 

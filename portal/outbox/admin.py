@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
-from outbox.actions import retry_parked
-from outbox.models import OutboxEntry
+from portal.outbox.actions import retry_parked
+from portal.outbox.models import OutboxEntry
 
 
 @admin.register(OutboxEntry)

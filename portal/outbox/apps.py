@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class OutboxConfig(AppConfig):
-    name = "outbox"
+    name = "portal.outbox"
     verbose_name = "Sync to Prosody"

@@ -19,13 +19,13 @@ import logging
 
 from django.db import transaction
 
-from accounts.models import User
-from core.text import clean_text
-from outbox.actions import enqueue
-from outbox.payloads import ProfileFromClient, Topic
-from profiles import avatars
-from profiles.avatars import AvatarError, EncodedAvatar
-from profiles.models import ABOUT_MAX_LENGTH, NAME_MAX_LENGTH, Profile
+from portal.accounts.models import User
+from portal.core.text import clean_text
+from portal.outbox.actions import enqueue
+from portal.outbox.payloads import ProfileFromClient, Topic
+from portal.profiles import avatars
+from portal.profiles.avatars import AvatarError, EncodedAvatar
+from portal.profiles.models import ABOUT_MAX_LENGTH, NAME_MAX_LENGTH, Profile
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
-from profiles import actions
-from profiles.models import Profile
+from portal.profiles import actions
+from portal.profiles.models import Profile
 
 
 @admin.register(Profile)

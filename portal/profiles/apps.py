@@ -2,8 +2,8 @@ from django.apps import AppConfig
 
 
 class ProfilesConfig(AppConfig):
-    name = "profiles"
+    name = "portal.profiles"
     verbose_name = "Profiles"
 
     def ready(self):
-        from profiles import receivers  # noqa: F401
+        from portal.profiles import receivers  # noqa: F401

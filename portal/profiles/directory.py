@@ -3,7 +3,7 @@
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from accounts.models import User
+from portal.accounts.models import User
 
 SEARCH_MAX_LENGTH = 64
 

@@ -2,9 +2,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from core.text import clean_text
-from profiles.avatars import AvatarError, check_size, encode_avatar
-from profiles.models import ABOUT_MAX_LENGTH, NAME_MAX_LENGTH
+from portal.core.text import clean_text
+from portal.profiles.avatars import AvatarError, check_size, encode_avatar
+from portal.profiles.models import ABOUT_MAX_LENGTH, NAME_MAX_LENGTH
 
 
 class ProfileForm(forms.Form):

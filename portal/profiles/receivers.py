@@ -1,8 +1,8 @@
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
-from profiles import actions
-from profiles.models import Profile
+from portal.profiles import actions
+from portal.profiles.models import Profile
 
 
 @receiver(post_delete, sender=Profile, dispatch_uid="profiles.profile_deleted")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from profiles import views
+from portal.profiles import views
 
 urlpatterns = [
     path("profile/", views.edit_profile, name="profile"),

@@ -6,11 +6,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from core.text import clean_text
-from profiles import actions, avatars
-from profiles.directory import access_person, search_people
-from profiles.forms import ProfileForm
-from profiles.models import Profile
+from portal.core.text import clean_text
+from portal.profiles import actions, avatars
+from portal.profiles.directory import access_person, search_people
+from portal.profiles.forms import ProfileForm
+from portal.profiles.models import Profile
 
 PEOPLE_PER_PAGE = 50
 # Avatar files are named by their content hash: a name never changes meaning.

@@ -1,9 +1,9 @@
 """The desired state of profiles in XMPP, as the bridge reads it from the portal."""
 
-from accounts.models import User
-from outbox.payloads import ProfileState
-from profiles import avatars
-from profiles.models import Profile
+from portal.accounts.models import User
+from portal.outbox.payloads import ProfileState
+from portal.profiles import avatars
+from portal.profiles.models import Profile
 
 
 def _profile_state(username: str, profile: Profile | None) -> ProfileState:

@@ -15,13 +15,20 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
-from audit.actions import record
-from core.text import clean_text
-from outbox.actions import enqueue
-from outbox.models import OutboxEntry
-from outbox.payloads import AffiliationChange, MessageModeration, RoomOccupant, RoomState, Topic
-from rooms.models import Affiliation, RemoteAffiliation, RoleChange, Room
+from portal.accounts.models import User
+from portal.audit.actions import record
+from portal.core.text import clean_text
+from portal.outbox.actions import enqueue
+from portal.outbox.models import OutboxEntry
+from portal.outbox.payloads import (
+    AffiliationChange,
+    MessageModeration,
+    RoomOccupant,
+    RoomState,
+    Topic,
+)
+from portal.rooms.access import affiliation_change_refusal
+from portal.rooms.models import Affiliation, RemoteAffiliation, RoleChange, Room
 
 log = logging.getLogger(__name__)
 
@@ -70,19 +77,14 @@ def affiliation_of(room: Room, user) -> str | None:
 
 
 def check_affiliation_change(room: Room, actor_kind, target_kind, new_kind, self_change) -> None:
-    """The rules of XEP-0045 section 10 (owners) and 9 (admins), as Prosody applies them."""
-    if actor_kind == Kind.OWNER:
-        demoting_self = self_change and target_kind == Kind.OWNER and new_kind != Kind.OWNER
-        if demoting_self and room.affiliations.filter(kind=Kind.OWNER).count() <= 1:
-            raise AffiliationRefused("A room needs at least one owner.")
-        return
-    if actor_kind == Kind.ADMIN:
-        if new_kind in (Kind.OWNER, Kind.ADMIN):
-            raise AffiliationRefused("Only owners can grant owner or admin.")
-        if target_kind in (Kind.OWNER, Kind.ADMIN):
-            raise AffiliationRefused("Only owners can change owners and admins.")
-        return
-    raise AffiliationRefused("Only owners and admins can change affiliations.")
+    """XEP-0045's rule (rooms.access.affiliation_change_refusal, which the members
+    page offers), and the room keeps an owner."""
+    refusal = affiliation_change_refusal(actor_kind, target_kind, new_kind)
+    if refusal is not None:
+        raise AffiliationRefused(refusal)
+    demoting_self = self_change and target_kind == Kind.OWNER and new_kind != Kind.OWNER
+    if demoting_self and room.affiliations.filter(kind=Kind.OWNER).count() <= 1:
+        raise AffiliationRefused("A room needs at least one owner.")
 
 
 @transaction.atomic

@@ -2,10 +2,10 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from outbox.models import OutboxEntry
-from outbox.payloads import Topic
-from rooms import actions
-from rooms.models import Affiliation, RoleChange, Room
+from portal.outbox.models import OutboxEntry
+from portal.outbox.payloads import Topic
+from portal.rooms import actions
+from portal.rooms.models import Affiliation, RoleChange, Room
 
 
 class AffiliationInline(admin.TabularInline):

@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class RoomsConfig(AppConfig):
-    name = "rooms"
+    name = "portal.rooms"
     verbose_name = "Rooms"

@@ -3,9 +3,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
-from core.text import clean_text
-from rooms.models import SLUG_MAX_LENGTH, Affiliation, Room, validate_remote_jid
+from portal.accounts.models import User
+from portal.core.text import clean_text
+from portal.rooms.models import SLUG_MAX_LENGTH, Affiliation, Room, validate_remote_jid
 
 ROOM_FIELDS = ["name", "description", "visibility", "password", "persistent", "history"]
 

@@ -5,7 +5,7 @@ from django.core.validators import MinLengthValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from outbox import payloads
+from portal.outbox import payloads
 
 SLUG_MAX_LENGTH = 48
 

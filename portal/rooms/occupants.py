@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from rooms.models import Room
+from portal.rooms.models import Room
 
 
 @dataclass(frozen=True)

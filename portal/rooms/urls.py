@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rooms import views
+from portal.rooms import views
 
 urlpatterns = [
     path("", views.room_list, name="room-list"),

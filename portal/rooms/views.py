@@ -7,11 +7,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from audit.models import AuditEntry
-from audit.views import render_log
-from core.text import clean_text
-from rooms import actions
-from rooms.access import (
+from portal.audit.models import AuditEntry
+from portal.audit.views import render_log
+from portal.core.text import clean_text
+from portal.rooms import actions
+from portal.rooms.access import (
     access_room,
     access_room_audit,
     access_room_for_delete,
@@ -22,9 +22,9 @@ from rooms.access import (
     room_rights,
     visible_rooms,
 )
-from rooms.forms import AffiliationForm, NewRoomForm, OccupantActionForm, RoomSettingsForm
-from rooms.models import MEMBER_KINDS, Room
-from rooms.occupants import visible_occupants
+from portal.rooms.forms import AffiliationForm, NewRoomForm, OccupantActionForm, RoomSettingsForm
+from portal.rooms.models import MEMBER_KINDS, Room
+from portal.rooms.occupants import visible_occupants
 
 ROOMS_PER_PAGE = 50
 
@@ -56,19 +56,19 @@ def room_new(request):
 
 def room_detail(request, slug):
     room, kind = access_room(request.user, slug)
+    rights = room_rights(request.user, room, kind)
     affiliations = room.affiliations.select_related("user").order_by("kind", "user__username")
     remote = remote_affiliations(room)
-    if kind not in ("owner", "admin"):
-        affiliations = affiliations.filter(kind__in=MEMBER_KINDS)  # the ban list is for moderators
+    if not rights.can_manage:
+        affiliations = affiliations.filter(kind__in=MEMBER_KINDS)  # the ban list is theirs
         remote = remote.filter(kind__in=MEMBER_KINDS)
-    rights = room_rights(request.user, room, kind)
+    occupants = visible_occupants(room, rights.moderator)
     context = {
         "room": room,
-        "kind": kind,
         "rights": rights,
         "affiliations": affiliations,
         "remote_affiliations": remote,
-        "occupants": visible_occupants(room, rights.moderator),
+        "occupants": [(occupant, rights.occupant_actions(occupant)) for occupant in occupants],
     }
     return render(request, "rooms/detail.html", context)
 
@@ -119,7 +119,7 @@ def room_delete(request, slug):
 
 @login_required
 def room_members(request, slug):
-    room, kind = access_room_for_members(request.user, slug)
+    room, rights = access_room_for_members(request.user, slug)
     form = AffiliationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.cleaned_data["username"]
@@ -136,10 +136,11 @@ def room_members(request, slug):
     affiliations = room.affiliations.select_related("user").order_by("kind", "user__username")
     context = {
         "room": room,
-        "kind": kind,
         "form": form,
-        "affiliations": affiliations,
-        "remote_affiliations": remote_affiliations(room),
+        "affiliations": [(a, rights.affiliation_changes(a.kind)) for a in affiliations],
+        "remote_affiliations": [
+            (r, rights.affiliation_changes(r.kind, remote=True)) for r in remote_affiliations(room)
+        ],
     }
     status = 400 if form.is_bound else 200
     return render(request, "rooms/members.html", context, status=status)

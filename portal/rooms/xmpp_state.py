@@ -7,9 +7,9 @@ and actual compare with ==.
 from django.conf import settings
 from django.utils import timezone
 
-from outbox.models import OutboxEntry
-from outbox.payloads import RoleRequest, RoomState, RoomSyncState, Topic
-from rooms.models import Affiliation, RemoteAffiliation, RoleChange, Room
+from portal.outbox.models import OutboxEntry
+from portal.outbox.payloads import RoleRequest, RoomState, RoomSyncState, Topic
+from portal.rooms.models import Affiliation, RemoteAffiliation, RoleChange, Room
 
 
 def _room_state(room: Room, affiliations) -> RoomState:

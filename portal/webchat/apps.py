@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class WebchatConfig(AppConfig):
-    name = "webchat"
+    name = "portal.webchat"
     verbose_name = "Web chat"

@@ -9,8 +9,8 @@ from django.conf import settings
 from django.templatetags.static import static
 from django.urls import reverse
 
-from webchat import converse_dist
-from webchat.targets import ChatTarget
+from portal.webchat import converse_dist
+from portal.webchat.targets import ChatTarget
 
 
 def nickname(user) -> str:

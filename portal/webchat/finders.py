@@ -5,7 +5,7 @@ from django.contrib.staticfiles.finders import BaseFinder
 from django.core.checks import Error
 from django.core.files.storage import FileSystemStorage
 
-from webchat import converse_dist
+from portal.webchat import converse_dist
 
 
 class ConverseFinder(BaseFinder):

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from accounts.usernames import normalize_username, validate_username_format
-from rooms.models import validate_slug_format
+from portal.accounts.usernames import normalize_username, validate_username_format
+from portal.rooms.models import validate_slug_format
 
 ROOM, PERSON = "room", "person"
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from webchat.views import chat
+from portal.webchat.views import chat
 
 urlpatterns = [
     path("", chat, name="chat"),

@@ -4,9 +4,9 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from webchat import converse_dist
-from webchat.converse_settings import converse_settings, page_settings
-from webchat.targets import InvalidTarget, target_from_query
+from portal.webchat import converse_dist
+from portal.webchat.converse_settings import converse_settings, page_settings
+from portal.webchat.targets import InvalidTarget, target_from_query
 
 
 def chat_texts() -> dict:

@@ -3,8 +3,8 @@
 import pytest
 from django.test import Client
 
-from accounts.models import RetiredUsername, User
-from outbox.models import OutboxEntry
+from portal.accounts.models import RetiredUsername, User
+from portal.outbox.models import OutboxEntry
 
 PASSWORD = "correct horse battery"
 
@@ -106,7 +106,7 @@ def test_signup_writes_the_account_and_its_outbox_row_together():
 
 @pytest.mark.django_db
 def test_accounts_made_outside_the_signup_form_get_xmpp_credentials():
-    from accounts.scram import derive_scram_sha1
+    from portal.accounts.scram import derive_scram_sha1
 
     for user in (
         User.objects.create_user("gina", password=PASSWORD),
@@ -123,7 +123,7 @@ def test_an_account_made_without_a_password_has_no_usable_xmpp_password():
     user = User.objects.create_user("ivy")
     assert not user.has_usable_password()
     assert user.scram_stored_key  # exists in Prosody (for web tokens)...
-    from accounts.scram import derive_scram_sha1
+    from portal.accounts.scram import derive_scram_sha1
 
     for guess in ("", "None"):  # ...with keys no password matches
         keys = derive_scram_sha1(guess, user.scram_iterations, salt=user.scram_salt)

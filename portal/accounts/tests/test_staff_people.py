@@ -8,10 +8,10 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from accounts.models import RetiredUsername, User
-from audit.models import AuditEntry
-from outbox import actions as outbox_actions
-from outbox.models import OutboxEntry
+from portal.accounts.models import RetiredUsername, User
+from portal.audit.models import AuditEntry
+from portal.outbox import actions as outbox_actions
+from portal.outbox.models import OutboxEntry
 from tests.portal_client import sign_up
 from tests.xmpp_client import can_log_in, connect, eventually
 
@@ -208,9 +208,9 @@ def _user_files(server, username):
 
 @pytest.mark.django_db(transaction=True)
 def test_staff_delete_purges_prosody_data_avatar_and_room_affiliations(xmpp_server, synced_db):
-    from profiles import avatars
-    from profiles.models import Profile
-    from rooms.models import Affiliation
+    from portal.profiles import avatars
+    from portal.profiles.models import Profile
+    from portal.rooms.models import Affiliation
     from tests.rooms_helpers import member, new_room
     from tests.test_profiles import image_bytes, save_profile, upload
     from tests.test_rooms import affiliations_in_prosody
@@ -259,7 +259,7 @@ def test_staff_delete_purges_prosody_data_avatar_and_room_affiliations(xmpp_serv
 def test_session_counts_forged_by_a_client_are_ignored(xmpp_server, synced_db):
     from slixmpp.xmlstream import ET
 
-    from accounts.models import XmppPresence
+    from portal.accounts.models import XmppPresence
 
     sign_up("forger")
     sign_up("framed")

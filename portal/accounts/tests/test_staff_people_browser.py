@@ -4,8 +4,8 @@ deactivation made from it takes effect and shows."""
 import pytest
 from playwright.sync_api import expect
 
-from accounts.models import User
-from audit.models import AuditEntry
+from portal.accounts.models import User
+from portal.audit.models import AuditEntry
 from tests.chat_page import log_in
 
 PASSWORD = "correct horse battery"

@@ -9,9 +9,9 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from accounts import actions
-from accounts.models import User
-from accounts.tokens import mint_token
+from portal.accounts import actions
+from portal.accounts.models import User
+from portal.accounts.tokens import mint_token
 from tests.portal_client import sign_up
 from tests.xmpp_client import can_log_in, eventually
 

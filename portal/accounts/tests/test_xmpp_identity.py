@@ -7,9 +7,9 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from accounts import actions
-from accounts.models import User
-from outbox.models import OutboxEntry
+from portal.accounts import actions
+from portal.accounts.models import User
+from portal.outbox.models import OutboxEntry
 from tests.portal_client import sign_up
 from tests.xmpp_client import LoginRefused, can_log_in, connect, eventually, logged_in
 
@@ -217,7 +217,7 @@ def test_prosody_state_catches_up_after_an_outage_with_each_change_applied_once(
 def test_logins_work_with_portal_and_bridge_down(xmpp_server, synced_db):
     """Prosody authenticates on its own: no portal web server runs in this test
     (the test client is in-process), and the bridge is stopped too."""
-    from accounts.tokens import mint_token
+    from portal.accounts.tokens import mint_token
 
     sign_up("ursula")
     wait_until_provisioned(xmpp_server, "ursula")

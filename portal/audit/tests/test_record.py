@@ -3,9 +3,9 @@
 import pytest
 from django.db import transaction
 
-from accounts.models import User
-from audit.actions import record
-from audit.models import AuditEntry
+from portal.accounts.models import User
+from portal.audit.actions import record
+from portal.audit.models import AuditEntry
 
 
 @pytest.mark.django_db(transaction=True)

@@ -5,11 +5,11 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
-from accounts.models import User
-from audit.actions import record
-from audit.models import AuditEntry
-from rooms import actions
-from rooms.models import Affiliation, Room
+from portal.accounts.models import User
+from portal.audit.actions import record
+from portal.audit.models import AuditEntry
+from portal.rooms import actions
+from portal.rooms.models import Affiliation, Room
 
 pytestmark = pytest.mark.django_db
 

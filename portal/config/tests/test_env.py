@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_choice
+from portal.config.env import env_choice
 
 SIGNUP_MODES = ("open", "invite", "closed")
 

@@ -15,8 +15,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.exceptions import Resolver404
 
-from accounts.models import User
-from rooms.models import Room
+from portal.accounts.models import User
+from portal.rooms.models import Room
 from tests.portal_client import sign_up
 
 REPO = Path(__file__).resolve().parents[3]

@@ -4,7 +4,7 @@ create it and see its QR code; the invitee opens the link and signs up."""
 import pytest
 from playwright.sync_api import expect
 
-from accounts.models import User
+from portal.accounts.models import User
 from tests.chat_page import log_in
 
 PASSWORD = "correct horse battery"

@@ -9,10 +9,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from accounts.models import User
-from audit.models import AuditEntry
-from invites.models import Invite
-from rooms.models import Affiliation, Room
+from portal.accounts.models import User
+from portal.audit.models import AuditEntry
+from portal.invites.models import Invite
+from portal.rooms.models import Affiliation, Room
 
 PASSWORD = "correct horse battery"
 

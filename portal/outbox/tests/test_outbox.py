@@ -4,8 +4,8 @@ import pytest
 from django.db import transaction
 from django.test import override_settings
 
-from outbox import actions
-from outbox.models import OutboxEntry
+from portal.outbox import actions
+from portal.outbox.models import OutboxEntry
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 """Moderation: staff clear an abusive profile, and XMPP clients follow."""
 
-from outbox.models import OutboxEntry
-from profiles.models import Profile
+from portal.outbox.models import OutboxEntry
+from portal.profiles.models import Profile
 from tests.portal_client import sign_up
 
 

@@ -10,9 +10,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import ExifTags, Image
 
-from outbox.models import OutboxEntry
-from profiles import avatars
-from profiles.models import Profile
+from portal.outbox.models import OutboxEntry
+from portal.profiles import avatars
+from portal.profiles.models import Profile
 from tests.portal_client import sign_up
 
 

@@ -6,10 +6,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts import actions as account_actions
-from accounts.models import User
-from outbox.models import OutboxEntry
-from profiles.models import Profile
+from portal.accounts import actions as account_actions
+from portal.accounts.models import User
+from portal.outbox.models import OutboxEntry
+from portal.profiles.models import Profile
 from tests.portal_client import sign_up
 
 SCRIPT = '<script>alert("x")</script>'

@@ -2,12 +2,14 @@
 one POST writes together (Prosody is not needed; tests/test_room_moderation.py
 follows the rows through the bridge)."""
 
+import re
+
 import pytest
 
-from audit.models import AuditEntry
-from outbox.models import OutboxEntry
-from rooms.models import RoleChange, Room
-from rooms.tests.test_views import add, browser, create
+from portal.audit.models import AuditEntry
+from portal.outbox.models import OutboxEntry
+from portal.rooms.models import RoleChange, Room
+from portal.rooms.tests.test_views import add, browser, create
 
 pytestmark = pytest.mark.django_db
 
@@ -33,6 +35,39 @@ def test_only_moderators_are_offered_the_controls(lounge):
     owner, plain = lounge
     assert 'action="/rooms/lounge/occupants/"' in owner.get("/rooms/lounge/").content.decode()
     assert "occupants/" not in plain.get("/rooms/lounge/").content.decode()
+
+
+def offered_actions(html: str) -> dict[str, list[str]]:
+    """Each occupant's address -> the actions its form offers."""
+    forms = re.findall(r'action="/rooms/lounge/occupants/".*?</form>', html, re.S)
+    found = {}
+    for form in forms:
+        jid = re.search(r'name="jid" value="([^"]+)"', form).group(1)
+        found[jid] = re.findall(r'<option value="(\w+)">', form)
+    return found
+
+
+def test_owners_are_offered_every_action_and_role_moderators_kick_and_voice(lounge):
+    owner, plain = lounge
+    Room.objects.filter(slug="lounge").update(
+        occupants=[
+            ["Olga", "olga@localhost", "moderator"],
+            ["Pete", "pete@localhost", "moderator"],
+            ["Troll", "troll@localhost", "participant"],
+            ["Quiet", "quiet@other.example", "visitor"],
+        ]
+    )
+    assert offered_actions(owner.get("/rooms/lounge/").content.decode()) == {
+        "pete@localhost": ["kick", "ban", "deop"],
+        "troll@localhost": ["kick", "mute", "ban", "op"],
+        "quiet@other.example": ["kick", "voice", "ban", "op"],
+    }
+    # Pete holds the moderator role now, without an affiliation that lets him ban.
+    assert offered_actions(plain.get("/rooms/lounge/").content.decode()) == {
+        "olga@localhost": ["kick"],
+        "troll@localhost": ["kick", "mute"],
+        "quiet@other.example": ["kick", "voice"],
+    }
 
 
 def test_a_kick_writes_the_event_its_outbox_row_and_its_audit_entry_together(lounge):

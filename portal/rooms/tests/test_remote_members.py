@@ -5,11 +5,11 @@ what Prosody must hold is checked as the desired state the bridge reads
 import pytest
 from django.test import Client
 
-from outbox.models import OutboxEntry
-from outbox.payloads import RoomState
-from rooms.models import Affiliation, RemoteAffiliation
-from rooms.tests.test_views import add, browser, create
-from rooms.xmpp_state import desired_room
+from portal.outbox.models import OutboxEntry
+from portal.outbox.payloads import RoomState
+from portal.rooms.models import Affiliation, RemoteAffiliation
+from portal.rooms.tests.test_views import add, browser, create
+from portal.rooms.xmpp_state import desired_room
 
 pytestmark = pytest.mark.django_db
 

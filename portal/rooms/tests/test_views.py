@@ -4,9 +4,9 @@ what must reach it is checked as outbox rows (tests/test_rooms.py covers the res
 import pytest
 from django.test import Client
 
-from accounts.models import User
-from outbox.models import OutboxEntry
-from rooms.models import Affiliation, Room
+from portal.accounts.models import User
+from portal.outbox.models import OutboxEntry
+from portal.rooms.models import Affiliation, Room
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import pytest
 from django.test import Client
 
+from portal.webchat.converse_settings import nickname
 from tests.portal_client import sign_up
-from webchat.converse_settings import nickname
 
 pytestmark = pytest.mark.django_db
 

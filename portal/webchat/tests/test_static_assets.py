@@ -7,9 +7,9 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
 
+from portal.webchat import converse_dist
+from portal.webchat.finders import ConverseFinder
 from tests.portal_client import sign_up
-from webchat import converse_dist
-from webchat.finders import ConverseFinder
 
 CONVERSE = f"/static/converse/{converse_dist.version()}"
 
@@ -40,7 +40,7 @@ def collected_static(tmp_path, settings):
     settings.STATIC_ROOT = tmp_path / "static"
     settings.STORAGES = {
         **settings.STORAGES,
-        "staticfiles": {"BACKEND": "webchat.storage.StaticStorage"},
+        "staticfiles": {"BACKEND": "portal.webchat.storage.StaticStorage"},
     }
     call_command("collectstatic", interactive=False, verbosity=0)
     return settings.STATIC_ROOT
