@@ -43,26 +43,28 @@ def access_room(user, slug: str) -> tuple[Room, str | None]:
     return room, kind
 
 
-def access_room_for_edit(user, slug: str) -> Room:
+def _access_room_where(user, slug: str, may, refusal: str) -> tuple[Room, "RoomRights"]:
+    """The room and the user's rights in it, if `may(rights)`; 403 with `refusal` if not."""
     room, kind = access_room(user, slug)
-    if not room_rights(user, room, kind).can_manage:
-        raise PermissionDenied("Only the room's owners and admins can edit it.")
-    return room
+    rights = room_rights(user, room, kind)
+    if not may(rights):
+        raise PermissionDenied(refusal)
+    return room, rights
+
+
+def access_room_for_edit(user, slug: str) -> Room:
+    refusal = "Only the room's owners and admins can edit it."
+    return _access_room_where(user, slug, lambda rights: rights.can_manage, refusal)[0]
 
 
 def access_room_for_delete(user, slug: str) -> Room:
-    room, kind = access_room(user, slug)
-    if not room_rights(user, room, kind).can_delete:
-        raise PermissionDenied("Only the room's owners can delete it.")
-    return room
+    refusal = "Only the room's owners can delete it."
+    return _access_room_where(user, slug, lambda rights: rights.can_delete, refusal)[0]
 
 
 def access_room_for_members(user, slug: str) -> tuple[Room, "RoomRights"]:
-    room, kind = access_room(user, slug)
-    rights = room_rights(user, room, kind)
-    if not rights.can_manage:
-        raise PermissionDenied("Only the room's owners and admins can manage its members.")
-    return room, rights
+    refusal = "Only the room's owners and admins can manage its members."
+    return _access_room_where(user, slug, lambda rights: rights.can_manage, refusal)
 
 
 def remote_affiliations(room: Room):
@@ -196,15 +198,10 @@ def room_rights(user, room: Room, kind: str | None) -> RoomRights:
 
 
 def access_room_for_moderation(user, slug: str) -> tuple[Room, RoomRights]:
-    room, kind = access_room(user, slug)
-    rights = room_rights(user, room, kind)
-    if not rights.can_moderate:
-        raise PermissionDenied("Only the room's moderators can act on the people in it.")
-    return room, rights
+    refusal = "Only the room's moderators can act on the people in it."
+    return _access_room_where(user, slug, lambda rights: rights.can_moderate, refusal)
 
 
 def access_room_audit(user, slug: str) -> Room:
-    room, kind = access_room(user, slug)
-    if not room_rights(user, room, kind).can_read_audit:
-        raise PermissionDenied("Only the room's owners can read its log.")
-    return room
+    refusal = "Only the room's owners can read its log."
+    return _access_room_where(user, slug, lambda rights: rights.can_read_audit, refusal)[0]
