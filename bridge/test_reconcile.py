@@ -5,7 +5,7 @@ import subprocess
 import pytest
 
 from outbox.models import OutboxEntry
-from tests.portal_client import sign_up
+from tests.people import sign_up
 from tests.xmpp_client import can_log_in, eventually
 
 pytestmark = pytest.mark.django_db(transaction=True)

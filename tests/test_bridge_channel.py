@@ -9,9 +9,8 @@ from slixmpp import ComponentXMPP
 from slixmpp.exceptions import IqError
 from slixmpp.xmlstream import ET
 
-from stack.prosody import ProsodyServer
-from tests.fixtures import prosody_config
-from tests.portal_client import sign_up
+from tests.fixtures import own_prosody
+from tests.people import sign_up
 from tests.xmpp_client import can_log_in, eventually, logged_in
 
 ACCOUNTS_NS = "urn:chatboard:accounts:0"
@@ -73,9 +72,8 @@ def test_the_component_port_stays_on_loopback_when_clients_listen_everywhere(tmp
     external = [a for a in addresses if ":" not in a and not a.startswith("127.")]
     if not external:
         pytest.skip("this machine has no non-loopback IPv4 address")
-    config = prosody_config(tmp_path, interfaces=["0.0.0.0"])
-    server = ProsodyServer(config).start()
-    try:
+    with own_prosody(tmp_path, interfaces=["0.0.0.0"]) as server:
+        config = server.config
         with socket.create_connection((external[0], config.c2s_port), timeout=2):
             pass  # clients are served on every interface...
         with socket.socket() as sock:
@@ -84,8 +82,6 @@ def test_the_component_port_stays_on_loopback_when_clients_listen_everywhere(tmp
             assert sock.connect_ex((external[0], config.component_port)) != 0
         with socket.create_connection(("127.0.0.1", config.component_port), timeout=2):
             pass
-    finally:
-        server.stop()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -10,8 +10,8 @@ import pytest
 from outbox.models import OutboxEntry
 from profiles.models import Profile
 from rooms.models import Room
-from tests.portal_client import sign_up
-from tests.rooms_helpers import MUC, PASSWORD, member, new_room, run_as, try_room_config
+from tests.people import PASSWORD, member, sign_up
+from tests.rooms_helpers import MUC, new_room, run_as, try_room_config
 from tests.test_rooms import _portal_view, _prosody_view
 from tests.xmpp_client import can_log_in, eventually
 
@@ -160,9 +160,9 @@ def test_portal_down_leaves_xmpp_chat_and_logins_working(xmpp_server, synced_db)
 
 def test_prosody_restart_loses_no_acknowledged_message_and_clients_come_back(tmp_path):
     """Stream management: what the server acknowledged is delivered or archived."""
-    from tests.own_prosody import own_prosody
-    from tests.own_prosody import wait_for as wait_async
+    from tests.fixtures import own_prosody
     from tests.xmpp_client import connect
+    from tests.xmpp_client import wait_for as wait_async
 
     with own_prosody(tmp_path, ("amy", "ben")) as server:
 
@@ -237,7 +237,7 @@ async def archive_of(client) -> set[str]:
 def test_bridge_stopped_while_prosody_is_stalled_gives_its_claim_back(xmpp_server, synced_db):
     owner = member(xmpp_server, "mae")
     bridge = synced_db
-    prosody = xmpp_server.server.process
+    prosody = xmpp_server.process
     prosody.send_signal(signal.SIGSTOP)  # the bridge's requests go unanswered
     try:
         new_room(owner, "stalled", name="Stalled")

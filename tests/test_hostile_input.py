@@ -8,7 +8,7 @@ from accounts.models import User
 from outbox.models import OutboxEntry
 from profiles.models import Profile
 from rooms.models import Room
-from tests.portal_client import sign_up
+from tests.people import sign_up
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,8 @@ from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
 from audit.models import AuditEntry
-from tests.rooms_helpers import MUC, PASSWORD, join, member, room_in_prosody
+from tests.people import PASSWORD, member
+from tests.rooms_helpers import MUC, join, room_in_prosody
 from tests.xmpp_client import connect, eventually
 
 pytestmark = pytest.mark.django_db(transaction=True)

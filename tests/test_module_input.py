@@ -10,7 +10,8 @@ from slixmpp import ComponentXMPP
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.xmlstream import ET
 
-from tests.own_prosody import MUC, own_prosody
+from tests.fixtures import own_prosody
+from tests.rooms_helpers import MUC
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -129,7 +130,7 @@ def test_malformed_requests_get_errors_and_the_modules_keep_working(tmp_path):
                 },
             )
         )
-        assert server.server.process.poll() is None, "Prosody died"
+        assert server.process.poll() is None, "Prosody died"
         log = server.log_text()
     refused = {label for label, (kind, _) in answers.items() if kind == "error"}
     timed_out = {label for label, (kind, _) in answers.items() if kind == "timeout"}

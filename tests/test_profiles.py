@@ -11,7 +11,7 @@ import time
 import pytest
 from PIL import Image
 
-from tests.portal_client import sign_up
+from tests.people import sign_up
 from tests.xmpp_client import can_log_in, eventually, logged_in
 
 PASSWORD = "correct horse battery"

@@ -16,7 +16,8 @@ from audit.models import AuditEntry
 from outbox.actions import enqueue
 from outbox.models import OutboxEntry
 from rooms.models import Affiliation, RoleChange, Room
-from tests.rooms_helpers import MUC, PASSWORD, join, member, new_room, room_in_prosody
+from tests.people import PASSWORD, member
+from tests.rooms_helpers import MUC, join, new_room, room_in_prosody
 from tests.xmpp_client import connect, eventually
 
 pytestmark = pytest.mark.django_db(transaction=True)

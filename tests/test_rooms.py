@@ -9,12 +9,11 @@ from slixmpp.xmlstream import ET
 
 from outbox.models import OutboxEntry
 from rooms.models import Affiliation, Room
+from tests.people import PASSWORD, member
 from tests.rooms_helpers import (
     MUC,
-    PASSWORD,
     join,
     listed_rooms,
-    member,
     new_room,
     room_config,
     run_as,
@@ -436,17 +435,14 @@ def test_room_deleted_in_portal_can_be_made_again_with_its_address(xmpp_server, 
 @pytest.fixture
 def restricted_xmpp_server(xmpp_server, synced_db, tmp_path):
     """A second Prosody that refuses room creation from clients, with its own bridge."""
-    from stack.prosody import ProsodyServer
-    from tests.fixtures import BridgeProcess, XmppServer, prosody_config
+    from tests.fixtures import bridge_for, own_prosody
 
-    config = prosody_config(tmp_path / "prosody", restrict_room_creation=True)
-    server = XmppServer(config, ProsodyServer(config).start())
-    bridge = BridgeProcess(server, tmp_path / "bridge.log").start()
-    try:
-        yield server
-    finally:
-        bridge.stop()
-        server.stop()
+    with own_prosody(tmp_path / "prosody", restrict_room_creation=True) as server:
+        bridge = bridge_for(server, tmp_path / "bridge.log").start()
+        try:
+            yield server
+        finally:
+            bridge.stop()
 
 
 def test_room_creation_from_clients_can_be_restricted(xmpp_server, synced_db, request):

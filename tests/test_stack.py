@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.portal_client import sign_up
+from tests.people import sign_up
 from tests.xmpp_client import can_log_in, eventually, logged_in
 
 # What XEP-0479 (Compliance Suites 2023) asks of a server, by feature namespace:
@@ -80,7 +80,7 @@ def test_healthz_reports_database_and_prosody(client, xmpp_server, db, settings)
 
 
 def test_healthz_is_503_when_prosody_is_unreachable(client, db, settings):
-    from tests.fixtures import free_port
+    from stack.ports import free_port
 
     settings.PROSODY_C2S_PORT = free_port()  # nothing listens there
     response = client.get("/healthz")

@@ -12,7 +12,7 @@ from accounts.models import RetiredUsername, User
 from audit.models import AuditEntry
 from outbox import actions as outbox_actions
 from outbox.models import OutboxEntry
-from tests.portal_client import sign_up
+from tests.people import sign_up
 from tests.xmpp_client import can_log_in, connect, eventually
 
 PASSWORD = "correct horse battery"
@@ -211,7 +211,8 @@ def test_staff_delete_purges_prosody_data_avatar_and_room_affiliations(xmpp_serv
     from profiles import avatars
     from profiles.models import Profile
     from rooms.models import Affiliation
-    from tests.rooms_helpers import member, new_room
+    from tests.people import member
+    from tests.rooms_helpers import new_room
     from tests.test_profiles import image_bytes, save_profile, upload
     from tests.test_rooms import affiliations_in_prosody
 

@@ -12,7 +12,7 @@ from django.test import Client
 from accounts import actions
 from accounts.models import User
 from accounts.tokens import mint_token
-from tests.portal_client import sign_up
+from tests.people import sign_up
 from tests.xmpp_client import can_log_in, eventually
 
 PASSWORD = "correct horse battery"

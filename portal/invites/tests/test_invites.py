@@ -215,7 +215,8 @@ def test_two_people_using_the_last_use_at_once_get_one_account(settings):
 def test_an_invite_makes_the_new_person_a_member_of_its_rooms_in_prosody_too(
     xmpp_server, synced_db
 ):
-    from tests.rooms_helpers import join, member, new_room, run_as
+    from tests.people import member
+    from tests.rooms_helpers import join, new_room, run_as
     from tests.test_rooms import affiliations_in_prosody
     from tests.xmpp_client import can_log_in, eventually
 

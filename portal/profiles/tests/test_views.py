@@ -10,7 +10,7 @@ from accounts import actions as account_actions
 from accounts.models import User
 from outbox.models import OutboxEntry
 from profiles.models import Profile
-from tests.portal_client import sign_up
+from tests.people import sign_up
 
 SCRIPT = '<script>alert("x")</script>'
 

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from django.test import Client
 
-from tests.portal_client import sign_up
+from tests.people import sign_up
 from webchat.converse_settings import nickname
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
 
-from tests.portal_client import sign_up
+from tests.people import sign_up
 from webchat import converse_dist
 from webchat.finders import ConverseFinder
 
