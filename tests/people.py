@@ -82,6 +82,12 @@ class OutboxRows(list):
     def keys(self, topic: str) -> list[str]:
         return [row.key for row in self.of(topic)]
 
+    def current(self) -> "OutboxRows":
+        """The same rows as the database holds them now (applied, retried...)."""
+        from outbox.models import OutboxEntry
+
+        return OutboxRows(OutboxEntry.objects.filter(id__in=[r.id for r in self]).order_by("id"))
+
 
 @contextmanager
 def capture_outbox():

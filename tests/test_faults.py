@@ -10,7 +10,7 @@ import pytest
 from outbox.models import OutboxEntry
 from profiles.models import Profile
 from rooms.models import Room
-from tests.people import PASSWORD, member, sign_up
+from tests.people import PASSWORD, member, sign_up, unapplied_outbox
 from tests.rooms_helpers import MUC, new_room, run_as, try_room_config
 from tests.test_rooms import _portal_view, _prosody_view
 from tests.xmpp_client import can_log_in, eventually
@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
 
 
 def settled() -> bool:
-    return not OutboxEntry.objects.exclude(state="done").exists()
+    return not unapplied_outbox().exists()
 
 
 def vcard_name(server, username) -> str:
@@ -31,9 +31,7 @@ def vcard_name(server, username) -> str:
 
 
 def kill_bridge(bridge) -> None:
-    bridge.process.send_signal(signal.SIGKILL)
-    bridge.process.wait()
-    bridge.log.close()
+    bridge.process.kill()
 
 
 def test_prosody_killed_during_a_burst_of_portal_changes_catches_up(xmpp_server, synced_db):
@@ -79,7 +77,7 @@ def test_prosody_killed_during_a_burst_of_portal_changes_catches_up(xmpp_server,
     try:
         eventually(settled, timeout=10)
     except AssertionError:
-        waiting = OutboxEntry.objects.exclude(state="done").values("topic", "key", "last_error")
+        waiting = unapplied_outbox().values("topic", "key", "last_error")
         raise AssertionError(f"not applied within 10 s: {list(waiting)}") from None
     # Every row is applied: what Prosody holds now is what it held at this moment.
     caught_up = time.monotonic() - restarted

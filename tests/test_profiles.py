@@ -11,10 +11,10 @@ import time
 import pytest
 from PIL import Image
 
-from tests.people import sign_up
-from tests.xmpp_client import can_log_in, eventually, logged_in
+from tests import people
+from tests.people import PASSWORD, outbox_settled, wait_until_synced
+from tests.xmpp_client import eventually, logged_in
 
-PASSWORD = "correct horse battery"
 METADATA_NODE = "urn:xmpp:avatar:metadata"
 
 
@@ -44,9 +44,7 @@ def portal_profile(username):
 
 
 def member(xmpp_server, username):
-    client = sign_up(username, PASSWORD)
-    eventually(lambda: can_log_in(xmpp_server, f"{username}@localhost", PASSWORD))
-    return client
+    return people.member(xmpp_server, username, through_signup=True)
 
 
 async def wait_async(predicate, timeout=5.0, interval=0.05):
@@ -193,7 +191,7 @@ def test_avatar_set_from_an_xmpp_client_shows_in_the_portal(xmpp_server, synced_
     alice = member(xmpp_server, "carl")
     member(xmpp_server, "bob")
     save_profile(alice, name="Alice", about="Portal about")
-    eventually(lambda: not _pending_rows())
+    wait_until_synced(timeout=5)
     blue = image_bytes("blue", size=(96, 96))
     blue_id = hashlib.sha1(blue).hexdigest()
 
@@ -225,7 +223,7 @@ def test_avatar_set_from_an_xmpp_client_shows_in_the_portal(xmpp_server, synced_
 
     # Prosody then holds the portal's re-encoded avatar, not the client's file.
     assert asyncio.run(bob_reads_ids()) == [profile.avatar_sha1]
-    assert not _pending_rows(), "a change from a client writes no outbox row"
+    assert outbox_settled(), "a change from a client writes no outbox row"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -235,7 +233,7 @@ def test_avatar_the_pipeline_refuses_from_a_client_is_replaced_by_the_portal_one
     alice = member(xmpp_server, "fred")
     member(xmpp_server, "bob")
     save_profile(alice, name="Alice", avatar=upload(image_bytes("red")))
-    eventually(lambda: not _pending_rows())
+    wait_until_synced(timeout=5)
     before = portal_profile("fred")
     fake = b"<html><script>alert(1)</script></html>"
 
@@ -294,7 +292,7 @@ def test_reconciler_restores_the_portal_profile_in_prosody(xmpp_server, synced_d
     alice = member(xmpp_server, "remy")
     member(xmpp_server, "bob")
     save_profile(alice, name="Alice", about="Portal about", avatar=upload(image_bytes("red")))
-    eventually(lambda: not _pending_rows())
+    wait_until_synced(timeout=5)
     expected_id = portal_profile("remy").avatar_sha1
 
     # Drift: the bridge is not told (as if it had been down while the client wrote).
@@ -327,18 +325,12 @@ def test_reconciler_restores_the_portal_profile_in_prosody(xmpp_server, synced_d
     assert portal_profile("remy").name == "Alice", "the portal is the source of truth"
 
 
-def _pending_rows():
-    from outbox.models import OutboxEntry
-
-    return list(OutboxEntry.objects.filter(state=OutboxEntry.State.PENDING))
-
-
 @pytest.mark.django_db(transaction=True)
 def test_portal_edits_reach_a_connected_client_within_a_second(xmpp_server, synced_db):
     editor = member(xmpp_server, "quick")
     member(xmpp_server, "bob")
     save_profile(editor, name="Quick 0")
-    eventually(lambda: not _pending_rows())
+    wait_until_synced(timeout=5)
 
     async def measure():
         async with logged_in(xmpp_server, "bob@localhost", PASSWORD) as bob:

@@ -7,9 +7,8 @@ import pytest
 from slixmpp.exceptions import IqError
 from slixmpp.xmlstream import ET
 
-from outbox.models import OutboxEntry
 from rooms.models import Affiliation, Room
-from tests.people import PASSWORD, member
+from tests.people import PASSWORD, capture_outbox, member, wait_until_synced
 from tests.rooms_helpers import (
     MUC,
     join,
@@ -252,49 +251,49 @@ def _portal_affiliations(slug) -> dict[str, str]:
 def test_room_made_from_a_client_appears_in_portal_and_follows_its_changes(xmpp_server, synced_db):
     olga = member(xmpp_server, "olga")
     member(xmpp_server, "pete")
-    outbox_rows = OutboxEntry.objects.filter(topic="room").count()
+    with capture_outbox() as written:
 
-    async def create(client):
-        assert await join(client, "fromclient") is None
+        async def create(client):
+            assert await join(client, "fromclient") is None
 
-    started = time.monotonic()
-    run_as(xmpp_server, "olga", create)
-    room = eventually(lambda: _portal_room("fromclient"), timeout=5)
-    assert time.monotonic() - started < 5
-    assert _portal_affiliations("fromclient") == {"olga": "owner"}
-    assert room.is_public and room.persistent
-    assert olga.get("/rooms/fromclient/").status_code == 200
+        started = time.monotonic()
+        run_as(xmpp_server, "olga", create)
+        room = eventually(lambda: _portal_room("fromclient"), timeout=5)
+        assert time.monotonic() - started < 5
+        assert _portal_affiliations("fromclient") == {"olga": "owner"}
+        assert room.is_public and room.persistent
+        assert olga.get("/rooms/fromclient/").status_code == 200
 
-    async def reconfigure(client):
-        muc = client.plugin["xep_0045"]
-        form = await muc.get_room_config(f"fromclient@{MUC}", timeout=5)
-        form.set_values(
-            {
-                **{name: field["value"] for name, field in form.get_fields().items()},
-                "muc#roomconfig_roomname": "Made in a client",
-                "muc#roomconfig_roomdesc": "Configured from XMPP",
-                "muc#roomconfig_membersonly": True,
-                "muc#roomconfig_publicroom": False,
-            }
-        )
-        await muc.set_room_config(f"fromclient@{MUC}", form, timeout=5)
-        await muc.set_affiliation(f"fromclient@{MUC}", "admin", jid="pete@localhost", timeout=5)
+        async def reconfigure(client):
+            muc = client.plugin["xep_0045"]
+            form = await muc.get_room_config(f"fromclient@{MUC}", timeout=5)
+            form.set_values(
+                {
+                    **{name: field["value"] for name, field in form.get_fields().items()},
+                    "muc#roomconfig_roomname": "Made in a client",
+                    "muc#roomconfig_roomdesc": "Configured from XMPP",
+                    "muc#roomconfig_membersonly": True,
+                    "muc#roomconfig_publicroom": False,
+                }
+            )
+            await muc.set_room_config(f"fromclient@{MUC}", form, timeout=5)
+            await muc.set_affiliation(f"fromclient@{MUC}", "admin", jid="pete@localhost", timeout=5)
 
-    run_as(xmpp_server, "olga", reconfigure)
-    eventually(lambda: _portal_room("fromclient").name == "Made in a client", timeout=5)
-    room = _portal_room("fromclient")
-    assert room.description == "Configured from XMPP"
-    assert room.visibility == Room.Visibility.PRIVATE
-    eventually(lambda: _portal_affiliations("fromclient").get("pete") == "admin", timeout=5)
+        run_as(xmpp_server, "olga", reconfigure)
+        eventually(lambda: _portal_room("fromclient").name == "Made in a client", timeout=5)
+        room = _portal_room("fromclient")
+        assert room.description == "Configured from XMPP"
+        assert room.visibility == Room.Visibility.PRIVATE
+        eventually(lambda: _portal_affiliations("fromclient").get("pete") == "admin", timeout=5)
 
-    async def destroy(client):
-        await client.plugin["xep_0045"].destroy(f"fromclient@{MUC}", "done", timeout=5)
+        async def destroy(client):
+            await client.plugin["xep_0045"].destroy(f"fromclient@{MUC}", "done", timeout=5)
 
-    run_as(xmpp_server, "olga", destroy)
-    eventually(lambda: _portal_room("fromclient") is None, timeout=5)
-    assert olga.get("/rooms/fromclient/").status_code == 404
+        run_as(xmpp_server, "olga", destroy)
+        eventually(lambda: _portal_room("fromclient") is None, timeout=5)
+        assert olga.get("/rooms/fromclient/").status_code == 404
     # Applying what came from Prosody sent nothing back.
-    assert OutboxEntry.objects.filter(topic="room").count() == outbox_rows
+    assert not written.of("room")
 
 
 def test_temporary_room_disappears_from_portal_when_prosody_drops_it(xmpp_server, synced_db):
@@ -359,27 +358,25 @@ def _portal_view(slug) -> tuple:
 
 def test_prosody_catches_up_with_changes_made_while_it_was_down(xmpp_server, synced_db):
     sam = member(xmpp_server, "sam")
-    xmpp_server.stop()
-    try:
-        for number in range(5):
-            new_room(sam, f"offline{number}")
-        edits = {
-            0: {"visibility": "public", "history": "on", "real_jids_visible_to": "anyone"},
-            1: {"visibility": "private", "real_jids_visible_to": "moderators"},
-        }
-        for number, fields in edits.items():
-            fields = {"name": f"Edited {number}", "description": "Offline edit", **fields}
-            response = sam.post(f"/rooms/offline{number}/edit/", {"persistent": "on", **fields})
-            assert response.status_code == 302
-        assert sam.post("/rooms/offline4/delete/", {"confirm": "offline4"}).status_code == 302
-    finally:
-        xmpp_server.start()
+    with capture_outbox() as written:
+        xmpp_server.stop()
+        try:
+            for number in range(5):
+                new_room(sam, f"offline{number}")
+            edits = {
+                0: {"visibility": "public", "history": "on", "real_jids_visible_to": "anyone"},
+                1: {"visibility": "private", "real_jids_visible_to": "moderators"},
+            }
+            for number, fields in edits.items():
+                fields = {"name": f"Edited {number}", "description": "Offline edit", **fields}
+                response = sam.post(f"/rooms/offline{number}/edit/", {"persistent": "on", **fields})
+                assert response.status_code == 302
+            assert sam.post("/rooms/offline4/delete/", {"confirm": "offline4"}).status_code == 302
+        finally:
+            xmpp_server.start()
     started = time.monotonic()
 
-    def settled():
-        return not OutboxEntry.objects.filter(topic="room", state="pending").exists()
-
-    eventually(settled, timeout=10)
+    wait_until_synced(timeout=10, topic="room")
     assert time.monotonic() - started < 10
     for number in range(4):
         slug = f"offline{number}"
@@ -390,8 +387,8 @@ def test_prosody_catches_up_with_changes_made_while_it_was_down(xmpp_server, syn
     for number in range(4):
         assert log.count(f"Room offline{number}@{MUC} created by the bridge") == 1
     assert f"Room offline4@{MUC}" not in log  # created and deleted before Prosody saw it
-    rows = OutboxEntry.objects.filter(topic="room", key__startswith="offline")
-    assert all(row.state == "done" and row.attempts == 1 for row in rows)
+    rows = written.current().of("room")
+    assert rows and all(row.state == "done" and row.attempts == 1 for row in rows)
 
 
 def test_reconcile_repairs_drift_both_ways_after_reconnecting(xmpp_server, synced_db):

@@ -5,20 +5,13 @@ from django.test import Client
 
 from accounts.models import RetiredUsername, User
 from outbox.models import OutboxEntry
+from tests import people
 
 PASSWORD = "correct horse battery"
 
 
 def post_signup(username, email=None):
-    return Client().post(
-        "/accounts/signup/",
-        {
-            "username": username,
-            "email": email or "someone@example.org",
-            "password1": PASSWORD,
-            "password2": PASSWORD,
-        },
-    )
+    return people.post_signup(username, PASSWORD, email or "someone@example.org")
 
 
 @pytest.mark.django_db

@@ -12,7 +12,7 @@ from accounts.models import RetiredUsername, User
 from audit.models import AuditEntry
 from outbox import actions as outbox_actions
 from outbox.models import OutboxEntry
-from tests.people import sign_up
+from tests.people import sign_up, wait_until_synced
 from tests.xmpp_client import can_log_in, connect, eventually
 
 PASSWORD = "correct horse battery"
@@ -178,7 +178,7 @@ def _sessions_shown(staff, username) -> str:
 def test_staff_see_last_xmpp_login_and_live_sessions(xmpp_server, synced_db):
     sign_up("chatty")
     # Not can_log_in: its abrupt disconnect leaves a hibernating session, which counts.
-    eventually(lambda: not OutboxEntry.objects.filter(key="chatty", state="pending").exists())
+    wait_until_synced(timeout=5, key="chatty")
     staff = staff_client()
     before = time.time()
 
@@ -289,9 +289,7 @@ def test_the_reconciler_corrects_session_counts_reported_while_the_bridge_was_aw
     xmpp_server, synced_db
 ):
     sign_up("offline-report")
-    eventually(
-        lambda: not OutboxEntry.objects.filter(key="offline-report", state="pending").exists()
-    )
+    wait_until_synced(timeout=5, key="offline-report")
     staff = staff_client()
     synced_db.stop()
 

@@ -13,6 +13,7 @@ from accounts.models import User
 from audit.models import AuditEntry
 from invites.models import Invite
 from rooms.models import Affiliation, Room
+from tests.people import post_signup
 
 PASSWORD = "correct horse battery"
 
@@ -34,16 +35,7 @@ def create_invite(client, **fields) -> Invite:
 def signup_with(invite_path, username, client=None):
     client = client or Client()
     landing = client.get(invite_path)
-    response = client.post(
-        "/accounts/signup/",
-        {
-            "username": username,
-            "email": f"{username}@example.org",
-            "password1": PASSWORD,
-            "password2": PASSWORD,
-        },
-    )
-    return landing, response
+    return landing, post_signup(username, PASSWORD, client=client)
 
 
 def plain_signup(username):
