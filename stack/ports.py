@@ -76,10 +76,6 @@ def free_port(host: str = "127.0.0.1") -> int:
     raise RuntimeError(f"no free port after {ATTEMPTS} attempts")
 
 
-def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    return [free_port(host) for _ in range(count)]
-
-
 def release_port(port: int) -> None:
     """Give a reserved port back (its server has stopped for good)."""
     _unlock(f"port-{port}")

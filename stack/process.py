@@ -50,16 +50,6 @@ def log_line(text: str) -> Check:
     return check
 
 
-def wait_for_port(host: str, port: int, timeout: float) -> None:
-    """For a server this process did not start: wait until host:port accepts."""
-    check = port_open(port, host)
-    deadline = time.monotonic() + timeout
-    while not check(None):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s")
-        time.sleep(0.05)
-
-
 class ManagedProcess:
     """`argv` run with `env` in `cwd`, its output appended to `log_path`.
 

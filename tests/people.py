@@ -39,6 +39,25 @@ def sign_up(username: str, password: str = PASSWORD, email=None, client=None) ->
     return client
 
 
+def account(username: str, password: str = PASSWORD, **fields):
+    """A portal account made directly: no signup page, no wait for Prosody."""
+    from accounts.models import User
+
+    return User.objects.create_user(username, f"{username}@example.org", password, **fields)
+
+
+def browser_of(user) -> Client:
+    """A browser logged in as `user`."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def signed_in(username: str, password: str = PASSWORD, **fields) -> Client:
+    """A new account (see `account`) and its logged-in browser."""
+    return browser_of(account(username, password, **fields))
+
+
 def wait_until_provisioned(server, username: str, password: str = PASSWORD, timeout=10) -> str:
     """Until the bridge has made the XMPP account on `server`; its JID."""
     jid = f"{username}@{server.domain}"
@@ -50,16 +69,8 @@ def member(server, username: str, password: str = PASSWORD, *, through_signup=Fa
     """Someone with a portal account whose XMPP account is provisioned on
     `server`; their logged-in browser. Created as the signup page creates people
     (that page is rate limited), or through it with `through_signup`."""
-    if through_signup:
-        client = sign_up(username, password)
-    else:
-        from accounts.models import User
-
-        user = User(username=username, email=f"{username}@example.org")
-        user.set_password(password)  # derives the SCRAM keys Prosody checks
-        user.save()
-        client = Client()
-        client.force_login(user)
+    # Either way set_password derives the SCRAM keys Prosody checks.
+    client = sign_up(username, password) if through_signup else signed_in(username, password)
     wait_until_provisioned(server, username, password)
     return client
 

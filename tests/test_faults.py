@@ -244,7 +244,6 @@ def test_bridge_stopped_while_prosody_is_stalled_gives_its_claim_back(xmpp_serve
         stopping = time.monotonic()
         bridge.process.send_signal(signal.SIGTERM)
         bridge.process.wait(15)
-        bridge.log.close()
         # Within the grace period, and the row is as if nobody had tried it:
         # no attempt counted, no error, and no claim left to run out.
         assert time.monotonic() - stopping < 10
