@@ -54,7 +54,8 @@ class ManagedProcess:
     """`argv` run with `env` in `cwd`, its output appended to `log_path`.
 
     `echo(line)`, when given, also receives each output line as it comes (the
-    foreground stack prefixes them); `ready` checks must all pass before start()
+    foreground stack prefixes them); with `inherit_output` the output goes where
+    ours goes (a container's log). `ready` checks must all pass before start()
     returns. Use it as a context manager, or call stop().
     """
 
@@ -70,10 +71,11 @@ class ManagedProcess:
         ready_timeout: float = 30,
         grace: float = 10,
         echo: Callable[[str], None] | None = None,
+        inherit_output: bool = False,
         **popen,
     ):
-        if log_path is None and echo is None:
-            raise ValueError(f"{name}: a log file, an echo, or both")
+        if log_path is None and echo is None and not inherit_output:
+            raise ValueError(f"{name}: a log file, an echo, or our own output")
         self.name = name
         self.argv = [str(arg) for arg in argv]
         self.log_path = Path(log_path) if log_path is not None else None
@@ -83,6 +85,7 @@ class ManagedProcess:
         self.ready_timeout = ready_timeout
         self.grace = grace
         self.echo = echo
+        self.inherit_output = inherit_output
         self.popen_options = popen
         self.popen: subprocess.Popen | None = None
         self._log_offset = 0
@@ -99,7 +102,8 @@ class ManagedProcess:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         piped = self.echo is not None
-        log = None if piped else open(self.log_path, "ab")  # noqa: SIM115 - closed below
+        to_file = not piped and not self.inherit_output
+        log = open(self.log_path, "ab") if to_file else None  # noqa: SIM115 - closed below
         try:
             self.popen = subprocess.Popen(
                 self.argv,
@@ -107,7 +111,7 @@ class ManagedProcess:
                 cwd=self.cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE if piped else log,
-                stderr=subprocess.STDOUT,
+                stderr=None if self.inherit_output else subprocess.STDOUT,
                 start_new_session=True,
                 **self.popen_options,
             )
