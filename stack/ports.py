@@ -27,7 +27,10 @@ _lock = threading.Lock()
 
 def _try_lock(name: str) -> bool:
     """Take the machine-wide lock `name`; False when someone (maybe us) holds it."""
-    LOCK_DIR.mkdir(mode=0o777, exist_ok=True)
+    if not LOCK_DIR.exists():
+        LOCK_DIR.mkdir(exist_ok=True)
+        with contextlib.suppress(OSError):  # shared like /tmp: every user's runs lock here
+            LOCK_DIR.chmod(0o1777)
     path = LOCK_DIR / f"{name}.lock"
     with _lock:
         if name in _held:
@@ -39,7 +42,7 @@ def _try_lock(name: str) -> bool:
             handle.close()
             return False
         _held[name] = handle
-        with contextlib.suppress(OSError):  # not our file: its owner made it so
+        with contextlib.suppress(OSError):  # not ours: its owner made it so already
             os.chmod(path, 0o666)  # other users' runs lock it too
         return True
 
@@ -87,8 +90,9 @@ def free_loopback_address(port: int, attempts: int = ATTEMPTS) -> str:
     import random
 
     for _ in range(attempts):
-        octets = (random.randint(1, 254), random.randint(0, 255), random.randint(1, 254))
-        address = "127.{}.{}.{}".format(*octets)
+        # A pool of a few thousand (127.77.0.1 to 127.77.15.254): enough for any
+        # number of runs side by side, and as many lock files at most.
+        address = f"127.77.{random.randint(0, 15)}.{random.randint(1, 254)}"
         name = f"address-{address}-{port}"
         if not _try_lock(name):
             continue

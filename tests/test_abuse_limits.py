@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -19,6 +18,7 @@ from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
 from tests.fixtures import own_prosody
+from tests.network import FreezableProxy
 from tests.people import PASSWORD
 from tests.rooms_helpers import MUC, join
 from tests.xmpp_client import TestClient, connect, wait_for
@@ -230,46 +230,6 @@ def test_occupants_of_a_semi_anonymous_room_cannot_learn_real_jids(server):
 
 
 # ---------- No ghosts ----------
-
-
-class FreezableProxy:
-    """A TCP relay to Prosody that can go silent without closing anything:
-    what Prosody sees of a client whose network vanished (half-open TCP)."""
-
-    def __init__(self, target_port: int):
-        self.target_port = target_port
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.frozen = threading.Event()
-        self.sockets = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        try:
-            client, _ = self.listener.accept()
-        except OSError:
-            return
-        upstream = socket.create_connection(("127.0.0.1", self.target_port))
-        self.sockets += [client, upstream]
-        for source, sink in ((client, upstream), (upstream, client)):
-            threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
-
-    def _pipe(self, source, sink):
-        try:
-            while data := source.recv(65536):
-                if self.frozen.is_set():
-                    continue  # swallowed: nothing goes through, nothing is closed
-                sink.sendall(data)
-        except OSError:
-            pass
-
-    def freeze(self):
-        self.frozen.set()
-
-    def close(self):
-        self.listener.close()
-        for sock in self.sockets:
-            sock.close()
 
 
 VANISHING_CLIENT = """

@@ -7,16 +7,17 @@ import pytest
 from audit.models import AuditEntry
 from outbox.models import OutboxEntry
 from rooms.models import RoleChange, Room
-from rooms.tests.test_views import add, browser, create
+from rooms.tests.test_views import add, create
+from tests.people import signed_in
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def lounge():
-    owner = browser("olga")
-    plain = browser("pete")
-    browser("troll")
+    owner = signed_in("olga")
+    plain = signed_in("pete")
+    signed_in("troll")
     room = create(owner, "lounge")
     add(owner, "lounge", "pete", "member")
     Room.objects.filter(pk=room.pk).update(
