@@ -15,7 +15,7 @@ from slixmpp.xmlstream import ET
 from audit.models import AuditEntry
 from outbox.actions import enqueue
 from rooms.models import Affiliation, RoleChange, Room
-from tests.people import PASSWORD, member, wait_until_synced
+from tests.people import PASSWORD, make_room_member, member, wait_until_synced
 from tests.rooms_helpers import MUC, join, new_room, room_in_prosody
 from tests.xmpp_client import eventually, logged_in
 
@@ -292,8 +292,8 @@ def test_only_moderators_act_on_people_and_only_with_a_csrf_token(xmpp_server, s
     plain = member(xmpp_server, "perm-joe")
     new_room(owner, "office")
     new_room(owner, "backroom", visibility="private")
-    owner.post("/rooms/office/members/", {"username": "perm-abe", "affiliation": "admin"})
-    owner.post("/rooms/office/members/", {"username": "perm-joe", "affiliation": "member"})
+    make_room_member(owner, "office", "perm-abe", "admin")
+    make_room_member(owner, "office", "perm-joe")
     Room.objects.filter(slug="office").update(
         occupants=[
             ["Pia", "perm-pia@localhost", "moderator"],

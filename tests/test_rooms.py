@@ -8,7 +8,7 @@ from slixmpp.exceptions import IqError
 from slixmpp.xmlstream import ET
 
 from rooms.models import Affiliation, Room
-from tests.people import PASSWORD, capture_outbox, member, wait_until_synced
+from tests.people import PASSWORD, capture_outbox, make_room_member, member, wait_until_synced
 from tests.rooms_helpers import (
     MUC,
     join,
@@ -148,7 +148,7 @@ def test_private_room_is_closed_and_invisible_to_non_members(xmpp_server, synced
     eve = member(xmpp_server, "eve")
     member(xmpp_server, "frank")
     new_room(dave, "hideout", visibility="private")
-    dave.post("/rooms/hideout/members/", {"username": "frank", "affiliation": "member"})
+    make_room_member(dave, "hideout", "frank")
     eventually(lambda: "frank@localhost" in affiliations_in_prosody(xmpp_server, "dave", "hideout"))
 
     async def try_join(c):
@@ -193,8 +193,8 @@ def test_members_page_sets_affiliations_in_prosody(xmpp_server, synced_db):
         return await join(c, "crew")
 
     assert run_as(xmpp_server, "liam", try_join) == "forbidden"
-    ivy.post("/rooms/crew/members/", {"username": "liam", "affiliation": "none"})
-    ivy.post("/rooms/crew/members/", {"username": "kate", "affiliation": "member"})
+    make_room_member(ivy, "crew", "liam", "none")
+    make_room_member(ivy, "crew", "kate")
     expected.pop("liam@localhost")
     expected["kate@localhost"] = "member"
     eventually(lambda: affiliations_in_prosody(xmpp_server, "ivy", "crew") == expected)
@@ -205,7 +205,7 @@ def test_members_get_an_autojoin_bookmark_until_they_leave(xmpp_server, synced_d
     mia = member(xmpp_server, "mia")
     noah = member(xmpp_server, "noah")
     new_room(mia, "bookclub", name="Book club")
-    mia.post("/rooms/bookclub/members/", {"username": "noah", "affiliation": "member"})
+    make_room_member(mia, "bookclub", "noah")
     room = f"bookclub@{MUC}"
 
     def bookmarked():
@@ -233,9 +233,9 @@ def test_members_get_an_autojoin_bookmark_until_they_leave(xmpp_server, synced_d
 
     assert noah.post("/rooms/bookclub/leave/").status_code == 302
     eventually(lambda: room not in bookmarks_of(xmpp_server, "noah")[0], timeout=5)
-    mia.post("/rooms/bookclub/members/", {"username": "noah", "affiliation": "member"})
+    make_room_member(mia, "bookclub", "noah")
     eventually(lambda: room in bookmarks_of(xmpp_server, "noah")[0], timeout=5)
-    mia.post("/rooms/bookclub/members/", {"username": "noah", "affiliation": "none"})
+    make_room_member(mia, "bookclub", "noah", "none")
     eventually(lambda: room not in bookmarks_of(xmpp_server, "noah")[0], timeout=5)
 
 

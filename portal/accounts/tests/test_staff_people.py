@@ -211,7 +211,7 @@ def test_staff_delete_purges_prosody_data_avatar_and_room_affiliations(xmpp_serv
     from profiles import avatars
     from profiles.models import Profile
     from rooms.models import Affiliation
-    from tests.people import member
+    from tests.people import make_room_member, member
     from tests.rooms_helpers import new_room
     from tests.test_profiles import image_bytes, save_profile, upload
     from tests.test_rooms import affiliations_in_prosody
@@ -219,7 +219,7 @@ def test_staff_delete_purges_prosody_data_avatar_and_room_affiliations(xmpp_serv
     owner = member(xmpp_server, "roomowner")
     doomed = member(xmpp_server, "doomed")
     new_room(owner, "purgeroom")
-    owner.post("/rooms/purgeroom/members/", {"username": "doomed", "affiliation": "member"})
+    make_room_member(owner, "purgeroom", "doomed")
     save_profile(doomed, name="Doomed", avatar=upload(image_bytes("green")))
     avatar = Profile.objects.get(user__username="doomed").avatar
     assert avatars.avatar_path(avatar).exists()
