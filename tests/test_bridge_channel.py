@@ -10,8 +10,8 @@ from slixmpp.exceptions import IqError
 from slixmpp.xmlstream import ET
 
 from tests.fixtures import own_prosody
-from tests.people import sign_up
-from tests.xmpp_client import can_log_in, eventually, logged_in
+from tests.people import sign_up, wait_until_provisioned
+from tests.xmpp_client import can_log_in, logged_in
 
 ACCOUNTS_NS = "urn:chatboard:accounts:0"
 PASSWORD = "correct horse battery"
@@ -30,7 +30,7 @@ FORGED = {
 def test_a_client_cannot_use_the_provisioning_commands(xmpp_server, synced_db):
     sign_up("victim")
     sign_up("intruder")
-    eventually(lambda: can_log_in(xmpp_server, "intruder@localhost", PASSWORD))
+    wait_until_provisioned(xmpp_server, "intruder", timeout=5)
 
     async def attempt(kind, tag, attrs):
         async with logged_in(xmpp_server, "intruder@localhost", PASSWORD) as client:
@@ -89,7 +89,7 @@ def test_clients_can_neither_drive_rooms_nor_fake_prosodys_events(xmpp_server, s
     from rooms.models import Room
 
     sign_up("trudy")
-    eventually(lambda: can_log_in(xmpp_server, "trudy@localhost", PASSWORD))
+    wait_until_provisioned(xmpp_server, "trudy", timeout=5)
     rooms_ns, profiles_ns = "urn:chatboard:rooms:0", "urn:chatboard:profiles:0"
     muc = "conference.localhost"
 

@@ -8,7 +8,13 @@ from slixmpp.exceptions import IqError
 from slixmpp.xmlstream import ET
 
 from rooms.models import Affiliation, Room
-from tests.people import PASSWORD, capture_outbox, make_room_member, member, wait_until_synced
+from tests.people import (
+    capture_outbox,
+    make_room_member,
+    member,
+    wait_until_provisioned,
+    wait_until_synced,
+)
 from tests.rooms_helpers import (
     MUC,
     join,
@@ -18,7 +24,7 @@ from tests.rooms_helpers import (
     run_as,
     try_room_config,
 )
-from tests.xmpp_client import can_log_in, eventually
+from tests.xmpp_client import eventually
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -448,7 +454,7 @@ def test_room_creation_from_clients_can_be_restricted(xmpp_server, synced_db, re
     new_room(vera, "wanted")
     eventually(lambda: try_room_config(xmpp_server, "vera", "wanted"), timeout=5)
     server = request.getfixturevalue("restricted_xmpp_server")
-    eventually(lambda: can_log_in(server, "vera@localhost", PASSWORD), timeout=10)
+    wait_until_provisioned(server, "vera")
 
     async def create(client):
         return await join(client, "unwanted")

@@ -12,7 +12,7 @@ from accounts.models import RetiredUsername, User
 from audit.models import AuditEntry
 from outbox import actions as outbox_actions
 from outbox.models import OutboxEntry
-from tests.people import sign_up, wait_until_synced
+from tests.people import sign_up, wait_until_provisioned, wait_until_synced
 from tests.xmpp_client import can_log_in, connect, eventually
 
 PASSWORD = "correct horse battery"
@@ -83,7 +83,7 @@ def test_staff_find_people_by_username_email_or_name_deactivated_included():
 @pytest.mark.django_db(transaction=True)
 def test_staff_deactivate_from_the_page_ends_xmpp_sessions_within_a_second(xmpp_server, synced_db):
     sign_up("victim")
-    eventually(lambda: can_log_in(xmpp_server, "victim@localhost", PASSWORD))
+    wait_until_provisioned(xmpp_server, "victim", timeout=5)
     staff = staff_client()
 
     async def scenario():
@@ -264,7 +264,7 @@ def test_session_counts_forged_by_a_client_are_ignored(xmpp_server, synced_db):
 
     sign_up("forger")
     sign_up("framed")
-    eventually(lambda: can_log_in(xmpp_server, "forger@localhost", PASSWORD))
+    wait_until_provisioned(xmpp_server, "forger", timeout=5)
     staff = staff_client()
 
     async def forge():

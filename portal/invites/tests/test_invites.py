@@ -13,7 +13,7 @@ from accounts.models import User
 from audit.models import AuditEntry
 from invites.models import Invite
 from rooms.models import Affiliation, Room
-from tests.people import post_signup, signed_in
+from tests.people import post_signup, signed_in, wait_until_provisioned
 
 PASSWORD = "correct horse battery"
 
@@ -199,7 +199,7 @@ def test_an_invite_makes_the_new_person_a_member_of_its_rooms_in_prosody_too(
     from tests.people import member
     from tests.rooms_helpers import join, new_room, run_as
     from tests.test_rooms import affiliations_in_prosody
-    from tests.xmpp_client import can_log_in, eventually
+    from tests.xmpp_client import eventually
 
     owner = member(xmpp_server, "hostess")
     new_room(owner, "backroom", visibility="private", password=None)
@@ -210,7 +210,7 @@ def test_an_invite_makes_the_new_person_a_member_of_its_rooms_in_prosody_too(
     _, response = signup_with(invite.path, "newcomer")
     assert response.status_code == 302
     assert Affiliation.objects.get(room=backroom, user__username="newcomer").kind == "member"
-    eventually(lambda: can_log_in(xmpp_server, "newcomer@localhost", PASSWORD), timeout=5)
+    wait_until_provisioned(xmpp_server, "newcomer", timeout=5)
     eventually(
         lambda: (
             affiliations_in_prosody(xmpp_server, "hostess", "backroom").get("newcomer@localhost")
