@@ -16,17 +16,15 @@ registration (XEP-0077), open to 127.0.0.1 only, before the measurement."""
 import asyncio
 import os
 import shutil
-import signal
 import ssl
-import subprocess
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.lean_client import LeanClient, LoginFailed
-from bench.servers import free_port
-from stack.prosody import wait_for_port
+from stack.ports import free_port, release_port
+from stack.process import ManagedProcess, ProcessFailed, port_open
 
 ERL = "/usr/bin/erl"
 ERL_LIBS = "/usr/lib/x86_64-linux-gnu"
@@ -135,7 +133,7 @@ def version() -> str:
 class EjabberdServer:
     def __init__(self, config: EjabberdConfig):
         self.config = config
-        self.process: subprocess.Popen | None = None
+        self.process: ManagedProcess | None = None
 
     def start(self, timeout: float = 60) -> "EjabberdServer":
         config = self.config
@@ -169,22 +167,20 @@ class EjabberdServer:
             "-s",
             "ejabberd",
         ]
-        log = (config.log_dir / "erl.out").open("w")
+        (config.log_dir / "erl.out").unlink(missing_ok=True)
+        self.process = ManagedProcess(
+            "ejabberd",
+            argv,
+            log_path=config.log_dir / "erl.out",
+            env=env,
+            cwd=config.runtime_dir,
+            ready=[port_open(config.c2s_port)],
+            ready_timeout=timeout,
+            grace=15,  # the VM stops cleanly on SIGTERM (init:stop)
+        )
         try:
-            self.process = subprocess.Popen(
-                argv,
-                env=env,
-                cwd=config.runtime_dir,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        finally:
-            log.close()
-        try:
-            wait_for_port("127.0.0.1", config.c2s_port, timeout, self.process)
-        except (RuntimeError, TimeoutError) as error:
-            self.stop()
+            self.process.start()
+        except ProcessFailed as error:
             raise RuntimeError(f"ejabberd did not start: {error}\n{self.output()}") from error
         return self
 
@@ -201,15 +197,9 @@ class EjabberdServer:
         """beam.smp: erl execs it, so the process we started is the VM itself."""
         return self.process.pid
 
-    def stop(self, timeout: float = 15) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)  # the VM stops cleanly (init:stop)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
 
 
 async def register(config: EjabberdConfig, usernames: list[str], password: str) -> None:
@@ -241,11 +231,14 @@ async def register(config: EjabberdConfig, usernames: list[str], password: str) 
 def ejabberd(runtime_dir: Path, usernames: list[str], password: str):
     """ejabberd on a free port with the given accounts; stopped on the way out."""
     config = EjabberdConfig(runtime_dir=runtime_dir, c2s_port=free_port())
-    server = EjabberdServer(config).start()
     try:
-        started = time.monotonic()
-        asyncio.run(register(config, usernames, password))
-        config.registration_s = round(time.monotonic() - started, 2)
-        yield config, server
+        server = EjabberdServer(config).start()
+        try:
+            started = time.monotonic()
+            asyncio.run(register(config, usernames, password))
+            config.registration_s = round(time.monotonic() - started, 2)
+            yield config, server
+        finally:
+            server.stop()
     finally:
-        server.stop()
+        release_port(config.c2s_port)

@@ -11,7 +11,7 @@ import time
 from bench import rooms
 from bench.population import create_people
 from bench.servers import process_cpu_seconds
-from bench.stack import Bridge, Workspace, chatboard_prosody
+from bench.stack import Workspace, bridge_process, chatboard_prosody
 
 RECONCILED = re.compile(r"reconciled in ([0-9.]+) s")
 PEAK_RSS = re.compile(r"peak RSS ([0-9.]+) MB")
@@ -19,7 +19,7 @@ PEAK_RSS = re.compile(r"peak RSS ([0-9.]+) MB")
 
 def reconcile_once(workspace: Workspace, config, server, secret: str) -> dict:
     started, cpu_before = time.perf_counter(), process_cpu_seconds(server.process.pid)
-    output = Bridge(workspace, config, secret).reconcile_once()
+    output = bridge_process(workspace, config, secret).reconcile_once()
     wall = time.perf_counter() - started
     return {
         "reconcile_s": float(RECONCILED.findall(output)[-1]),

@@ -2,7 +2,7 @@
 a full reconcile of the rooms takes as their number grows.
 
 Latency: the real bridge process on a throwaway database, a real Prosody, and an
-XMPP client polling the room's disco#info (every 5 ms) until it shows the
+XMPP client (bench/lean_client.py) polling the room's disco#info (every 5 ms) until it shows the
 change. Measured from just before the portal action (its transaction, the outbox
 row, the bridge's poll, the IQ to Prosody) to the first answer showing it.
 Operations alternate between creating a room and renaming one.
@@ -21,11 +21,11 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 from bench.servers import prosody
 
 TOKEN_SECRET = "r" * 48
+MUC = "conference.localhost"
 PASSWORD = "bench room password"
 
 
@@ -46,24 +46,14 @@ def _owner():
     return user
 
 
-class _Server:
-    """What tests.fixtures.BridgeProcess needs to know about a Prosody."""
-
-    def __init__(self, config):
-        self.config = config
-
-
-async def _room_name(client, slug: str) -> str | None:
-    from slixmpp.exceptions import IqError, IqTimeout
+async def _shows_name(client, slug: str, name: str) -> bool:
+    from bench import rooms
 
     try:
-        info = await client.plugin["xep_0030"].get_info(
-            jid=f"{slug}@conference.localhost", timeout=5
-        )
-    except (IqError, IqTimeout):
-        return None
-    identities = info["disco_info"]["identities"]
-    return next((name for _cat, _type, _lang, name in identities if name), None)
+        reply = await asyncio.wait_for(client.iq(rooms.disco_info(f"{slug}@{MUC}")), 5)
+    except TimeoutError:
+        return False
+    return rooms.shows_name(reply, name)
 
 
 async def _measure(client, operations: int) -> dict:
@@ -89,7 +79,7 @@ async def _measure(client, operations: int) -> dict:
 
         started = time.perf_counter()
         await asyncio.to_thread(act)
-        while await _room_name(client, slug) != name:
+        while not await _shows_name(client, slug, name):
             if time.perf_counter() - started > 30:
                 raise TimeoutError(f"{kind} of {slug} not visible after 30 s")
             await asyncio.sleep(0.005)
@@ -107,19 +97,22 @@ async def _measure(client, operations: int) -> dict:
 
 
 def latency(operations: int) -> dict:
+    import ssl
+
     from django.db import connection
 
+    from bench.lean_client import LeanClient
     from portal.accounts.scram import derive_scram_sha1
-    from tests.fixtures import BridgeProcess
-    from tests.xmpp_client import connect
+    from stack.bridge_process import BridgeProcess, django_database_url
 
     with tempfile.TemporaryDirectory() as tmp:
         accounts = {"benchowner": derive_scram_sha1(PASSWORD, 10000)}
         with prosody(Path(tmp), TOKEN_SECRET, accounts) as (config, _server):
             _owner()
             bridge = BridgeProcess(
-                _Server(config),
                 Path(tmp) / "bridge.log",
+                database_url=django_database_url(),
+                component_port=config.component_port,
                 BRIDGE_COMPONENT_SECRET=config.bridge_secret,
                 BRIDGE_POLL_INTERVAL="0.1",  # the production default
             )
@@ -127,14 +120,15 @@ def latency(operations: int) -> dict:
             connection.close()
 
             async def run():
-                server = SimpleNamespace(
-                    ca_file=config.runtime_dir / "certs/localhost.crt", c2s_port=config.c2s_port
+                context = ssl.create_default_context(
+                    cafile=str(config.runtime_dir / "certs/localhost.crt")
                 )
-                client = await connect(server, "benchowner@localhost", PASSWORD)
+                client = LeanClient("127.0.0.1", config.c2s_port, config.domain, context)
+                await client.login("benchowner", PASSWORD)
                 try:
                     return await _measure(client, operations)
                 finally:
-                    client.disconnect(wait=0)
+                    client.close()
 
             try:
                 return asyncio.run(run())

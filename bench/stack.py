@@ -12,16 +12,14 @@ the benchmark code gives the scenarios a Workspace on the test database.)
 import os
 import secrets
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.servers import BenchProsodyConfig, start_prosody
-from stack.environment import REPO_DIR
+from bench.servers import BenchProsodyConfig
+from stack.bridge_process import BridgeProcess
+from stack.prosody_server import throwaway_prosody
 
 DB_NAME = "portal.sqlite3"
 
@@ -69,74 +67,17 @@ def fast_password_hashing() -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-class Bridge:
-    """`python -m bridge` on the bench database."""
-
-    def __init__(self, workspace: Workspace, config, secret: str):
-        self.log_path = workspace.run_dir / f"bridge-{time.monotonic_ns()}.log"
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": workspace.database_url,
-            "PROSODY_COMPONENT_PORT": str(config.component_port),
-            "BRIDGE_COMPONENT_SECRET": secret,
-            "CHATBOARD_DOMAIN": config.domain,
-        }
-        self.process: subprocess.Popen | None = None
-
-    def _start(self, *args: str) -> subprocess.Popen:
-        log = self.log_path.open("a")
-        try:
-            return subprocess.Popen(
-                [sys.executable, "-m", "bridge", *args],
-                env=self.env,
-                cwd=REPO_DIR,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        finally:
-            log.close()
-
-    def output(self) -> str:
-        return self.log_path.read_text() if self.log_path.exists() else ""
-
-    def start(self, timeout: float = 30) -> "Bridge":
-        self.process = self._start()
-        try:
-            self._wait_connected(timeout)
-        except RuntimeError:
-            self.stop()
-            raise
-        return self
-
-    def _wait_connected(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while "connected to Prosody" not in self.output():
-            if self.process.poll() is not None and "reconciled in" in self.output():
-                return
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the bridge did not connect:\n{self.output()[-2000:]}")
-            time.sleep(0.05)
-
-    def reconcile_once(self, timeout: float = 1800) -> str:
-        """Run `python -m bridge --reconcile-once` to the end; return its log."""
-        self.process = self._start("--reconcile-once")
-        try:
-            self._wait_connected(30)
-            self.process.wait(timeout)
-        finally:
-            self.stop()
-        if self.process.returncode != 0:
-            raise RuntimeError(f"reconcile failed:\n{self.output()[-2000:]}")
-        return self.output()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+def bridge_process(workspace: Workspace, config, secret: str) -> BridgeProcess:
+    """`python -m bridge` on the bench database, with a log of its own."""
+    return BridgeProcess(
+        workspace.run_dir / f"bridge-{time.monotonic_ns()}.log",
+        database_url=workspace.database_url,
+        component_port=config.component_port,
+        BRIDGE_COMPONENT_SECRET=secret,
+        CHATBOARD_DOMAIN=config.domain,
+        # The production default: the bench measures what production does.
+        BRIDGE_POLL_INTERVAL=os.environ.get("BRIDGE_POLL_INTERVAL", "0.1"),
+    )
 
 
 @contextmanager
@@ -146,22 +87,16 @@ def chatboard_prosody(run_dir: Path):
 
     runtime_dir = run_dir / f"prosody-{time.monotonic_ns()}"
     secret = secrets.token_urlsafe(24)
-    server = start_prosody(
-        lambda ports: BenchProsodyConfig(
-            runtime_dir=runtime_dir,
-            domain=settings.XMPP_DOMAIN,
-            token_secret=settings.XMPP_TOKEN_SECRET,
-            bridge_secret=secret,
-            interfaces=["127.0.0.1"],
-            log_to_console=False,
-            # The observer logs in once per pending signup, all from 127.0.0.1.
-            connection_burst=0,
-            **ports,
-        )
-    )
-    config = server.config
-    try:
-        yield config, server, secret
-    finally:
-        server.stop()
-        shutil.rmtree(runtime_dir, ignore_errors=True)
+    # The observer logs in once per pending signup, all from 127.0.0.1.
+    with throwaway_prosody(
+        runtime_dir,
+        domain=settings.XMPP_DOMAIN,
+        token_secret=settings.XMPP_TOKEN_SECRET,
+        bridge_secret=secret,
+        config_class=BenchProsodyConfig,
+    ) as server:
+        try:
+            yield server.config, server, secret
+        finally:
+            server.stop()
+            shutil.rmtree(runtime_dir, ignore_errors=True)

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from bench import rooms
 from bench.lean_client import LeanClient, LoginFailed
 from bench.servers import process_cpu_seconds
-from bench.stack import Bridge, Workspace, chatboard_prosody, fast_password_hashing
+from bench.stack import Workspace, bridge_process, chatboard_prosody, fast_password_hashing
 from bench.stats import percentile
 
 RATE = 10.0  # operations started per second
@@ -257,7 +257,7 @@ def run(workspace: Workspace, count: int) -> dict:
     workspace.fresh_database()
     fast_password_hashing()
     with chatboard_prosody(workspace.run_dir) as (config, server, secret):
-        bridge = Bridge(workspace, config, secret).start()
+        bridge = bridge_process(workspace, config, secret).start()
         PROCESSES.update(prosody=server.process.pid, bridge=bridge.process.pid)
         try:
             results = asyncio.run(measure(config, count))

@@ -3,6 +3,7 @@ the other browser's DOM, over N runs, against the whole stack as `make run`
 starts it (Prosody, the portal, the bridge), driven in Debian's Chromium."""
 
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -10,8 +11,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.servers import free_port
 from stack.environment import REPO_DIR
+from stack.ports import free_port, release_port
+from stack.process import ManagedProcess, log_line
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -66,27 +68,23 @@ class Stack:
         # anti-flood cap, which is not what this measures.
         self.env["PROSODY_MUC_MESSAGE_RATE"] = "0"
         self.log = runtime_dir.parent / "stack.log"
-        self.process = None
+        self.process: ManagedProcess | None = None
 
     @property
     def url(self) -> str:
         return f"http://localhost:{self.ports['PORTAL_PORT']}"
 
     def __enter__(self):
-        self._log = open(self.log, "w")  # noqa: SIM115 - closed in __exit__
-        self.process = subprocess.Popen(
+        self.process = ManagedProcess(
+            "stack",
             [sys.executable, "-m", "stack", "run"],
-            cwd=REPO_DIR,
+            log_path=self.log,
             env=self.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while "ChatBoard is ready" not in self.log.read_text():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the stack did not start:\n{self.log.read_text()[-3000:]}")
-            time.sleep(0.2)
+            cwd=REPO_DIR,
+            ready=[log_line("ChatBoard is ready")],
+            ready_timeout=60,
+            grace=20,
+        ).start()
         return self
 
     def create_users(self, *usernames: str) -> None:
@@ -114,9 +112,11 @@ class Stack:
         )
 
     def __exit__(self, *exc):
-        self.process.send_signal(2)
-        self.process.wait(20)
-        self._log.close()
+        # What Ctrl-C does: the supervisor stops its services, then itself.
+        self.process.send_signal(signal.SIGINT)
+        self.process.stop()
+        for port in self.ports.values():
+            release_port(port)
 
 
 def log_in(page, base_url: str, username: str) -> None:

@@ -20,8 +20,8 @@ from bridge.rooms import RoomSync
 
 BRIDGE = Path(__file__).resolve().parent
 REPO = BRIDGE.parent
-# The portal's code as imports spell it: its apps as top-level packages (the
-# portal directory on the path, as manage.py has it) or under `portal.`, and Django.
+# The portal's code as imports spell it: the package `portal` and Django (its app
+# names too, so that an import of an app as a top-level package is caught).
 PORTAL_PACKAGES = {path.parent.name for path in (REPO / "portal").glob("*/__init__.py")}
 PORTAL_PACKAGES |= {"portal", "django"}
 
@@ -58,7 +58,7 @@ def test_the_bridge_loads_without_django_until_a_portal_is_made():
         "loaded = sorted(m for m in sys.modules if m.partition('.')[0] == 'django')\n"
         "assert not loaded, loaded\n"
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "portal"), str(REPO)])}
+    env = dict(os.environ)
     env.pop("DJANGO_SETTINGS_MODULE", None)
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True

@@ -5,7 +5,7 @@ import subprocess
 import pytest
 
 from portal.outbox.models import OutboxEntry
-from tests.portal_client import sign_up
+from tests.people import sign_up, wait_until_provisioned
 from tests.xmpp_client import can_log_in, eventually
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -53,7 +53,7 @@ def test_reconcile_reports_and_optionally_removes_unknown_accounts(xmpp_server, 
 
 def test_reconcile_restores_credentials_changed_behind_the_portals_back(xmpp_server, synced_db):
     sign_up("drifted")
-    eventually(lambda: can_log_in(xmpp_server, "drifted@localhost", PASSWORD))
+    wait_until_provisioned(xmpp_server, "drifted", timeout=5)
     prosodyctl(xmpp_server, "shell", "user", "password", "drifted@localhost", "changed-by-hand")
     assert can_log_in(xmpp_server, "drifted@localhost", "changed-by-hand")
     synced_db.restart()

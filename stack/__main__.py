@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 from stack.environment import REPO_DIR, stack_environment
-from stack.prosody import ConfigError, ProsodyConfig, wait_for_port
+from stack.process import ProcessFailed, port_open
+from stack.prosody import ConfigError, ProsodyConfig
 from stack.supervisor import Service, Supervisor
 
 MANAGE = [sys.executable, "-m", "portal.manage"]
@@ -47,11 +48,11 @@ def run(env: dict[str, str]) -> int:
     supervisor = Supervisor(services, env, str(REPO_DIR))
     try:
         prosody = supervisor.start("prosody")
-        wait_for_port("127.0.0.1", config.c2s_port, 15, prosody.process)
+        prosody.process.wait_ready(port_open(config.c2s_port), timeout=15)
         portal = supervisor.start("portal")
         supervisor.start("bridge")
-        wait_for_port("127.0.0.1", int(portal_port), 30, portal.process)
-    except (RuntimeError, TimeoutError) as error:
+        portal.process.wait_ready(port_open(int(portal_port)), timeout=30)
+    except ProcessFailed as error:
         print(f"!! the stack did not start: {error}")
         supervisor.stop_all()
         return 1

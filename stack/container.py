@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from stack.certs import ensure_dev_certificate
+from stack.process import ManagedProcess
 from stack.prosody import ConfigError, ProsodyConfig
 from stack.tls import CertificateStore
 
@@ -61,13 +62,15 @@ def run_prosody(env) -> int:
     user = env.get("PROSODY_RUN_AS")
     if user:
         subprocess.run(["chown", "-R", f"{user}:{user}", str(config.runtime_dir)], check=True)
-    prosody = subprocess.Popen(
-        ["prosody", "--config", str(config.config_path), "-F"],
+    prosody = ManagedProcess(
+        "prosody",
+        ["prosody", "--config", config.config_path, "-F"],
         env={**env, "LANG": "C.UTF-8"},
+        inherit_output=True,  # the container's log
         user=user or None,
         group=user or None,
         extra_groups=[] if user else None,
-    )
+    ).start()
 
     def forward(signum, _frame):
         prosody.send_signal(signum)

@@ -1,12 +1,8 @@
-"""Prosody as ChatBoard runs it: the config rendered from xmpp/prosody.cfg.lua.in,
-and the server process (used by `make run`, the test fixtures and the benchmarks)."""
+"""Prosody as ChatBoard runs it: the config rendered from xmpp/prosody.cfg.lua.in
+(used by `make run`, the containers, the test fixtures and the benchmarks; the
+server process is in stack/prosody_server.py)."""
 
-import os
-import signal
-import socket
 import string
-import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -285,52 +281,3 @@ class ProsodyConfig:
         self.config_path.write_text(self.render())
         self.config_path.chmod(0o600)  # it holds the token and component secrets
         return self.config_path
-
-
-def wait_for_port(host: str, port: int, timeout: float, process=None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"process exited with {process.returncode} before port {port}")
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s")
-
-
-class ProsodyServer:
-    """One Prosody process running a rendered config in the foreground."""
-
-    def __init__(self, config: ProsodyConfig, stdout=None):
-        self.config = config
-        self.stdout = stdout
-        self.process: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 15) -> "ProsodyServer":
-        path = self.config.write()
-        self.process = subprocess.Popen(
-            ["prosody", "--config", str(path), "-F"],
-            stdout=self.stdout,
-            stderr=subprocess.STDOUT if self.stdout is not None else None,
-            env={**os.environ, "LANG": "C.UTF-8"},
-        )
-        wait_for_port("127.0.0.1", self.config.c2s_port, timeout, self.process)
-        wait_for_port("127.0.0.1", self.config.component_port, timeout, self.process)
-        return self
-
-    def stop(self, timeout: float = 10) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()

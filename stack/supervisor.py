@@ -4,13 +4,13 @@ Ctrl-C (or SIGTERM) stops all three. If one exits on its own, that is reported
 and the others are stopped too, so a broken stack never looks healthy.
 """
 
-import os
 import signal
-import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass
+
+from stack.process import ManagedProcess
 
 COLOURS = {"prosody": "\033[35m", "portal": "\033[36m", "bridge": "\033[33m"}
 RESET = "\033[0m"
@@ -20,42 +20,27 @@ RESET = "\033[0m"
 class Service:
     name: str
     argv: list[str]
-    process: subprocess.Popen | None = None
+    process: ManagedProcess | None = None
 
     def start(self, env: dict[str, str], cwd: str) -> None:
-        # A session of its own: the terminal's Ctrl-C reaches us only, and we
-        # stop the children in order.
-        self.process = subprocess.Popen(
-            self.argv,
-            env=env,
-            cwd=cwd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            text=True,
-            bufsize=1,
-        )
-        threading.Thread(target=self._pump, daemon=True).start()
+        # A session of its own (ManagedProcess): the terminal's Ctrl-C reaches
+        # us only, and we stop the children in order.
+        self.process = ManagedProcess(
+            self.name, self.argv, env=env, cwd=cwd, echo=self._print, grace=5
+        ).start()
 
-    def _pump(self) -> None:
+    def _print(self, line: str) -> None:
         colour = COLOURS.get(self.name, "") if sys.stdout.isatty() else ""
         reset = RESET if colour else ""
-        for line in self.process.stdout:
-            sys.stdout.write(f"{colour}{self.name:>7} |{reset} {line}")
-            sys.stdout.flush()
+        sys.stdout.write(f"{colour}{self.name:>7} |{reset} {line}")
+        sys.stdout.flush()
 
     def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        return self.process is not None and self.process.running()
 
     def stop(self, timeout: float) -> None:
-        if not self.running():
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        if self.running():
+            self.process.stop(timeout)
 
 
 class Supervisor:

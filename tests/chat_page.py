@@ -5,19 +5,16 @@ Selectors are Converse.js 14's own markup (see notes/converse-14.md).
 
 import re
 
+from tests import people
 from tests.browser import Person, off_browser_thread
-from tests.xmpp_client import can_log_in, eventually
-
-PASSWORD = "correct horse battery"
+from tests.people import PASSWORD, signup_form
 
 
 def sign_up(person: Person, base_url: str, username: str, password: str = PASSWORD) -> None:
     page = person.page
     page.goto(f"{base_url}/accounts/signup/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=email]", f"{username}@example.org")
-    page.fill("input[name=password1]", password)
-    page.fill("input[name=password2]", password)
+    for name, value in signup_form(username, password).items():
+        page.fill(f"input[name={name}]", value)
     page.click("main form button[type=submit]")
     page.wait_for_url(f"{base_url}/")
 
@@ -33,8 +30,7 @@ def log_in(person: Person, base_url: str, username: str, password: str = PASSWOR
 
 def wait_until_provisioned(xmpp_server, username: str, password: str = PASSWORD) -> None:
     """The bridge has created the XMPP account the chat will log in to."""
-    jid = f"{username}@{xmpp_server.domain}"
-    off_browser_thread(eventually, lambda: can_log_in(xmpp_server, jid, password), timeout=15)
+    off_browser_thread(people.wait_until_provisioned, xmpp_server, username, password, 15)
 
 
 def room(person: Person, jid: str):

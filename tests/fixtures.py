@@ -6,156 +6,61 @@ bridge use the `transactional_db` so their writes are visible to it.
 """
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from dataclasses import dataclass
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
-from stack.environment import REPO_DIR
-from stack.prosody import ProsodyConfig, ProsodyServer, wait_for_port
-from tests.xmpp_client import eventually
+from stack.bridge_process import BridgeProcess, django_database_url
+from stack.prosody_server import ProsodyServer, throwaway_prosody
+from tests.people import PASSWORD
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@contextmanager
+def own_prosody(runtime_dir: Path, usernames=(), **settings_):
+    """A Prosody of a test's own, configured as the portal expects (its domain and
+    token secret), with accounts for `usernames` (password PASSWORD) written the
+    way the portal derives them, as mod_chatboard_accounts stores them. For tests
+    of limits and timeouts that need settings of their own and no bridge."""
+    from portal.accounts.scram import derive_scram_sha1
 
-
-@dataclass
-class XmppServer:
-    """A running Prosody and what a test needs to reach it."""
-
-    config: ProsodyConfig
-    server: ProsodyServer
-
-    @property
-    def domain(self) -> str:
-        return self.config.domain
-
-    @property
-    def c2s_port(self) -> int:
-        return self.config.c2s_port
-
-    @property
-    def ca_file(self) -> Path:
-        return self.config.runtime_dir / "certs" / f"{self.domain}.crt"
-
-    @property
-    def data_path(self) -> Path:
-        return self.config.data_path
-
-    def log_text(self) -> str:
-        return self.config.log_path.read_text() if self.config.log_path.exists() else ""
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def kill(self) -> None:
-        self.server.kill()
-
-    def start(self) -> None:
-        self.server.start()
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-
-def prosody_config(runtime_dir: Path, **overrides) -> ProsodyConfig:
-    values = {
-        "runtime_dir": runtime_dir,
-        "domain": settings.XMPP_DOMAIN,
-        "token_secret": settings.XMPP_TOKEN_SECRET,
-        "bridge_secret": os.environ["BRIDGE_COMPONENT_SECRET"],
-        "c2s_port": free_port(),
-        "c2s_direct_tls_port": free_port(),
-        "s2s_port": free_port(),
-        "http_port": free_port(),
-        "component_port": free_port(),
-        "interfaces": ["127.0.0.1"],
-        "log_to_console": False,
-        # Every test client connects from 127.0.0.1; tests of the limits set their own.
-        "connection_burst": 0,
-    }
-    return ProsodyConfig(**{**values, **overrides})
+    credentials = derive_scram_sha1(PASSWORD, 4096, salt="test-salt")
+    with throwaway_prosody(
+        runtime_dir,
+        domain=settings.XMPP_DOMAIN,
+        token_secret=settings.XMPP_TOKEN_SECRET,
+        bridge_secret=os.environ["BRIDGE_COMPONENT_SECRET"],
+        accounts=dict.fromkeys(usernames, credentials),
+        **settings_,
+    ) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
 def xmpp_server(tmp_path_factory):
-    config = prosody_config(tmp_path_factory.mktemp("prosody"))
-    server = XmppServer(config, ProsodyServer(config).start())
-    previous = settings.PROSODY_C2S_PORT, settings.PROSODY_HTTP_PORT
-    settings.PROSODY_C2S_PORT, settings.PROSODY_HTTP_PORT = config.c2s_port, config.http_port
-    yield server
-    settings.PROSODY_C2S_PORT, settings.PROSODY_HTTP_PORT = previous
-    server.stop()
+    with own_prosody(tmp_path_factory.mktemp("prosody")) as server:
+        config = server.config
+        previous = settings.PROSODY_C2S_PORT, settings.PROSODY_HTTP_PORT
+        settings.PROSODY_C2S_PORT, settings.PROSODY_HTTP_PORT = config.c2s_port, config.http_port
+        yield server
+        settings.PROSODY_C2S_PORT, settings.PROSODY_HTTP_PORT = previous
 
 
-def database_url() -> str:
-    """The test database, as a URL the bridge process can open."""
-    from django.db import connection
-
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    user = db["USER"] or ""
-    return f"postgres://{user}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-class BridgeProcess:
-    def __init__(self, server: XmppServer, log_path: Path, **env):
-        self.server = server
-        self.log_path = log_path
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": database_url(),
-            "PROSODY_COMPONENT_PORT": str(server.config.component_port),
-            "BRIDGE_POLL_INTERVAL": "0.05",
-            **env,
-        }
-        self.process = None
-
-    def start(self) -> "BridgeProcess":
-        self.log = open(self.log_path, "a")  # noqa: SIM115 - closed in stop()
-        starts = self.output().count("connected to Prosody")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bridge"],
-            env=self.env,
-            cwd=REPO_DIR,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        eventually(lambda: self.output().count("connected to Prosody") > starts, timeout=15)
-        return self
-
-    def output(self) -> str:
-        return self.log_path.read_text() if self.log_path.exists() else ""
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
+def bridge_for(server: ProsodyServer, log_path: Path, **env) -> BridgeProcess:
+    """The bridge on the test database, for `server`."""
+    return BridgeProcess(
+        log_path,
+        database_url=django_database_url(),
+        component_port=server.config.component_port,
+        **env,
+    )
 
 
 @pytest.fixture(scope="session")
 def bridge(xmpp_server, django_db_setup, django_db_blocker, tmp_path_factory):
-    process = BridgeProcess(xmpp_server, tmp_path_factory.mktemp("bridge") / "bridge.log")
+    process = bridge_for(xmpp_server, tmp_path_factory.mktemp("bridge") / "bridge.log")
     process.start()
     yield process
     process.stop()
@@ -165,19 +70,6 @@ def bridge(xmpp_server, django_db_setup, django_db_blocker, tmp_path_factory):
 def synced_db(transactional_db, bridge):
     """A database the bridge sees (committed writes), with the bridge running."""
     return bridge
-
-
-def wait_for_port_closed(port: int, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) != 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"port {port} still open")
-
-
-__all__ = ["wait_for_port", "wait_for_port_closed", "free_port"]
 
 
 def _retry_flush_on_deadlock():

@@ -12,7 +12,6 @@ import http.client
 import os
 import re
 import secrets
-import signal
 import socket
 import ssl
 import subprocess
@@ -25,8 +24,9 @@ from urllib.parse import urlencode
 import psycopg
 
 from stack.environment import REPO_DIR
-from stack.prosody import wait_for_port
-from tests.fixtures import free_port
+from stack.ports import free_port
+from stack.process import ManagedProcess, log_line, port_open
+from tests.people import signup_form
 from tests.xmpp_client import eventually
 
 POSTGRES = "postgres://postgres@127.0.0.1:5432"
@@ -77,38 +77,10 @@ class Database:
 
 
 @dataclass
-class Process:
-    name: str
-    argv: list[str]
-    log_path: Path
-    popen: subprocess.Popen | None = None
-
-    def start(self, env: dict[str, str]) -> "Process":
-        log = open(self.log_path, "a")  # noqa: SIM115 - the child keeps it open
-        self.popen = subprocess.Popen(
-            self.argv, env=env, cwd=REPO_DIR, stdout=log, stderr=subprocess.STDOUT
-        )
-        log.close()
-        return self
-
-    def output(self) -> str:
-        return self.log_path.read_text() if self.log_path.exists() else ""
-
-    def stop(self) -> None:
-        if self.popen and self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(15)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-
-
-@dataclass
 class ProductionStack:
     runtime_dir: Path
     database: Database
-    processes: list[Process] = field(default_factory=list)
+    processes: list[ManagedProcess] = field(default_factory=list)
 
     def __post_init__(self):
         self.portal_port = free_port()
@@ -201,21 +173,41 @@ class ProductionStack:
             "PROXY_MEDIA_ROOT": str(self.runtime_dir / "media"),
         }
 
-    def _process(self, name: str, argv: list[str], env=None) -> Process:
-        process = Process(name, argv, self.runtime_dir / f"{name}.log")
+    def _process(self, name: str, argv: list[str], ready, timeout, env=None) -> ManagedProcess:
+        process = ManagedProcess(
+            name,
+            argv,
+            log_path=self.runtime_dir / f"{name}.log",
+            env=env or self.env,
+            cwd=REPO_DIR,
+            ready=ready,
+            ready_timeout=timeout,
+            grace=15,
+        )
         self.processes.append(process)
-        return process.start(env or self.env)
+        return process.start(wait=False)
 
     def start(self) -> "ProductionStack":
         python = sys.executable
-        prosody = self._process("prosody", [python, "-m", "stack.container", "prosody"])
-        portal = self._process("portal", [python, "-m", "stack.container", "portal"])
+        prosody = self._process(
+            "prosody",
+            [python, "-m", "stack.container", "prosody"],
+            [port_open(self.c2s_port), port_open(self.component_port)],
+            timeout=20,
+        )
+        portal = self._process(
+            "portal",
+            [python, "-m", "stack.container", "portal"],
+            [port_open(self.portal_port)],
+            timeout=120,
+        )
         self._start_proxy()
-        wait_for_port("127.0.0.1", self.c2s_port, 20, prosody.popen)
-        wait_for_port("127.0.0.1", self.component_port, 20, prosody.popen)
-        wait_for_port("127.0.0.1", self.portal_port, 120, portal.popen)
-        bridge = self._process("bridge", [python, "-m", "bridge"])
-        eventually(lambda: "connected to Prosody" in bridge.output(), timeout=20)
+        prosody.wait_ready()
+        portal.wait_ready()
+        bridge = self._process(
+            "bridge", [python, "-m", "bridge"], [log_line("connected to Prosody")], timeout=20
+        )
+        bridge.wait_ready()
         # Prosody starts on a self-signed certificate and switches to the ones
         # Caddy issues as soon as they are in Caddy's storage.
         eventually(lambda: served_certificate(self.c2s_port, self.ca_file), timeout=30)
@@ -227,15 +219,16 @@ class ProductionStack:
         files = [issued / name / f"{name}{suffix}" for name in names for suffix in (".crt", ".key")]
         return all(path.exists() and path.stat().st_size for path in files)
 
-    def _start_proxy(self) -> Process:
+    def _start_proxy(self) -> ManagedProcess:
         """Caddy, once it holds a certificate for every name. On empty storage,
         Caddy 2.6 (Debian's) can lose one of its first certificates to its own
         storage cleaner and retry only a minute later; a restart issues it at once."""
         caddyfile = str(REPO_DIR / "deploy" / "Caddyfile")
         argv = ["caddy", "run", "--config", caddyfile, "--adapter", "caddyfile"]
         for _attempt in range(3):
-            proxy = self._process("proxy", argv, self._proxy_environment())
-            wait_for_port("127.0.0.1", self.https_port, 20, proxy.popen)
+            ready = [port_open(self.https_port)]
+            proxy = self._process("proxy", argv, ready, 20, self._proxy_environment())
+            proxy.wait_ready()
             try:
                 eventually(self._certificates_issued, timeout=10)
                 return proxy
@@ -249,7 +242,7 @@ class ProductionStack:
             process.stop()
 
     def logs(self) -> str:
-        return "\n".join(f"== {p.name}\n{p.output()[-3000:]}" for p in self.processes)
+        return "\n".join(f"== {p.name}\n{p.log_text()[-3000:]}" for p in self.processes)
 
     def manage(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -340,15 +333,7 @@ class Browser:
         page = self.request("GET", "/accounts/signup/")
         assert page.status == 200, page.text[:1000]
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-        form = urlencode(
-            {
-                "csrfmiddlewaretoken": token,
-                "username": username,
-                "email": f"{username}@example.org",
-                "password1": password,
-                "password2": password,
-            }
-        )
+        form = urlencode({"csrfmiddlewaretoken": token, **signup_form(username, password)})
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
             "Origin": self.origin,

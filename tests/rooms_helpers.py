@@ -6,26 +6,10 @@ from django.test import Client
 from slixmpp.exceptions import IqError
 from slixmpp.xmlstream import ET
 
-from tests.xmpp_client import can_log_in, eventually, logged_in
+from tests.people import PASSWORD
+from tests.xmpp_client import eventually, logged_in
 
-PASSWORD = "correct horse battery"
 MUC = "conference.localhost"
-
-
-def member(server, username) -> Client:
-    """A user whose XMPP account is provisioned; their logged-in browser.
-
-    Created like the signup page does (the signup page itself is rate limited).
-    """
-    from portal.accounts.models import User
-
-    user = User(username=username, email=f"{username}@example.org")
-    user.set_password(PASSWORD)  # derives the SCRAM keys Prosody checks
-    user.save()
-    client = Client()
-    client.force_login(user)
-    eventually(lambda: can_log_in(server, f"{username}@localhost", PASSWORD), timeout=10)
-    return client
 
 
 def new_room(client: Client, slug, **fields):

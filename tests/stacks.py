@@ -16,11 +16,8 @@ CA that every Prosody trusts, with s2s_secure_auth on as in production.
 
 import dataclasses
 import os
-import random
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import urllib.parse
@@ -34,10 +31,12 @@ import pytest
 from stack.addresses import Addresses
 from stack.certs import ensure_dev_certificate
 from stack.environment import REPO_DIR, stack_environment
-from stack.prosody import ProsodyConfig, ProsodyServer, wait_for_port
+from stack.ports import free_loopback_address, free_port
+from stack.process import ManagedProcess, log_line, port_open
+from stack.prosody import ProsodyConfig
+from stack.prosody_server import ProsodyServer
 from tests.certificates import TestCA
-from tests.fixtures import free_port
-from tests.xmpp_client import can_log_in, eventually
+from tests.people import signup_form, wait_until_provisioned
 
 S2S_PORT = 5269  # what a server without SRV records is reached on
 MANAGE = ["-m", "portal.manage"]
@@ -46,26 +45,13 @@ OWN_SETTINGS = ("DATABASE_URL", "DJANGO_SECRET_KEY", "XMPP_TOKEN_SECRET", "REDIS
 OWN_PREFIXES = ("CHATBOARD_", "PROSODY_", "BRIDGE_", "PORTAL_", "XMPP_")
 
 
-def _loopback_address_free() -> str:
-    """An address in 127.0.0.0/8 whose s2s port nothing holds (parallel test runs)."""
-    for _ in range(100):
-        address = f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
-        with socket.socket() as sock:
-            try:
-                sock.bind((address, S2S_PORT))
-            except OSError:
-                continue
-            return address
-    raise RuntimeError("no free loopback address for s2s")
-
-
 class Network:
     """The hosts file and CA that a group of domains share."""
 
     def __init__(self, directory: Path, domains: list[str]):
         self.directory = directory
         self.ca = TestCA(directory / "ca")
-        self.addresses = {domain: _loopback_address_free() for domain in domains}
+        self.addresses = {domain: free_loopback_address(S2S_PORT) for domain in domains}
         self.hosts_file = directory / "hosts"
         lines = []
         for domain, address in self.addresses.items():
@@ -131,8 +117,7 @@ class XmppServer:
         self.server.start()
 
     def log_text(self) -> str:
-        path = self.config.log_path
-        return path.read_text() if path.exists() else ""
+        return self.server.log_text()
 
 
 class PlainXmppServer(XmppServer):
@@ -207,7 +192,7 @@ class ChatBoardStack(XmppServer):
             "PROSODY_HTTP_PORT": str(config.http_port),
             "PROSODY_COMPONENT_PORT": str(config.component_port),
         }
-        self.processes: dict[str, subprocess.Popen] = {}
+        self.processes: dict[str, ManagedProcess] = {}
 
     @property
     def url(self) -> str:
@@ -222,29 +207,28 @@ class ChatBoardStack(XmppServer):
 
     def start(self) -> None:
         super().start()
-        self._spawn("portal", [*MANAGE, "runserver", f"127.0.0.1:{self.portal_port}", "--noreload"])
-        self._spawn("bridge", ["-m", "bridge"])
-        wait_for_port("127.0.0.1", self.portal_port, 30, self.processes["portal"])
-        eventually(lambda: "connected to Prosody" in self.output("bridge"), timeout=30)
+        portal = [*MANAGE, "runserver", f"127.0.0.1:{self.portal_port}", "--noreload"]
+        self._spawn("portal", portal, port_open(self.portal_port))
+        self._spawn("bridge", ["-m", "bridge"], log_line("connected to Prosody"))
+        for process in self.processes.values():
+            process.wait_ready()
 
     def stop(self) -> None:
         for name in ("bridge", "portal"):
             process = self.processes.pop(name, None)
-            if process and process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            if process is not None:
+                process.stop()
         super().stop()
 
-    def _spawn(self, name: str, args: list[str]) -> None:
-        with open(self.runtime_dir / f"{name}.log", "a") as log:
-            self.processes[name] = subprocess.Popen(
-                [sys.executable, *args], env=self.env, cwd=REPO_DIR,
-                stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+    def _spawn(self, name: str, args: list[str], ready) -> None:
+        self.processes[name] = ManagedProcess(
+            name,
+            [sys.executable, *args],
+            log_path=self.runtime_dir / f"{name}.log",
+            env=self.env,
+            cwd=REPO_DIR,
+            ready=[ready],
+        ).start(wait=False)
 
     def output(self, name: str) -> str:
         path = self.runtime_dir / f"{name}.log"
@@ -266,15 +250,8 @@ class ChatBoardStack(XmppServer):
     def sign_up(self, username: str, password: str) -> "PortalSession":
         """Sign up through the portal's real signup page (CSRF and all)."""
         session = PortalSession(self.url)
-        session.post_form(
-            "/accounts/signup/",
-            {
-                "username": username,
-                "email": f"{username}@{self.domain}.example",
-                "password1": password,
-                "password2": password,
-            },
-        )
+        email = f"{username}@{self.domain}.example"
+        session.post_form("/accounts/signup/", signup_form(username, password, email))
         if session.last_url.endswith("/accounts/signup/"):
             raise AssertionError(f"signup of {username} refused")
         return session
@@ -282,9 +259,7 @@ class ChatBoardStack(XmppServer):
     def person(self, username: str, password: str) -> str:
         """Someone who signed up in the portal and whose XMPP account is ready; their JID."""
         self.sign_up(username, password)
-        jid = f"{username}@{self.domain}"
-        eventually(lambda: can_log_in(self, jid, password), timeout=10)
-        return jid
+        return wait_until_provisioned(self, username, password)
 
     def sign_in(self, username: str, password: str) -> "PortalSession":
         session = PortalSession(self.url)

@@ -17,9 +17,11 @@ from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
 from stack.environment import REPO_DIR
-from tests.own_prosody import MUC, PASSWORD, FreezableProxy, own_prosody, wait_for
-from tests.rooms_helpers import join
-from tests.xmpp_client import TestClient, connect
+from tests.fixtures import own_prosody
+from tests.network import FreezableProxy
+from tests.people import PASSWORD
+from tests.rooms_helpers import MUC, join
+from tests.xmpp_client import TestClient, connect, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -228,6 +230,7 @@ def test_occupants_of_a_semi_anonymous_room_cannot_learn_real_jids(server):
 
 
 # ---------- No ghosts ----------
+
 
 VANISHING_CLIENT = """
 import asyncio

@@ -9,10 +9,9 @@ from slixmpp import ComponentXMPP
 from slixmpp.exceptions import IqError
 from slixmpp.xmlstream import ET
 
-from stack.prosody import ProsodyServer
-from tests.fixtures import prosody_config
-from tests.portal_client import sign_up
-from tests.xmpp_client import can_log_in, eventually, logged_in
+from tests.fixtures import own_prosody
+from tests.people import sign_up, wait_until_provisioned
+from tests.xmpp_client import can_log_in, logged_in
 
 ACCOUNTS_NS = "urn:chatboard:accounts:0"
 PASSWORD = "correct horse battery"
@@ -31,7 +30,7 @@ FORGED = {
 def test_a_client_cannot_use_the_provisioning_commands(xmpp_server, synced_db):
     sign_up("victim")
     sign_up("intruder")
-    eventually(lambda: can_log_in(xmpp_server, "intruder@localhost", PASSWORD))
+    wait_until_provisioned(xmpp_server, "intruder", timeout=5)
 
     async def attempt(kind, tag, attrs):
         async with logged_in(xmpp_server, "intruder@localhost", PASSWORD) as client:
@@ -73,9 +72,8 @@ def test_the_component_port_stays_on_loopback_when_clients_listen_everywhere(tmp
     external = [a for a in addresses if ":" not in a and not a.startswith("127.")]
     if not external:
         pytest.skip("this machine has no non-loopback IPv4 address")
-    config = prosody_config(tmp_path, interfaces=["0.0.0.0"])
-    server = ProsodyServer(config).start()
-    try:
+    with own_prosody(tmp_path, interfaces=["0.0.0.0"]) as server:
+        config = server.config
         with socket.create_connection((external[0], config.c2s_port), timeout=2):
             pass  # clients are served on every interface...
         with socket.socket() as sock:
@@ -84,8 +82,6 @@ def test_the_component_port_stays_on_loopback_when_clients_listen_everywhere(tmp
             assert sock.connect_ex((external[0], config.component_port)) != 0
         with socket.create_connection(("127.0.0.1", config.component_port), timeout=2):
             pass
-    finally:
-        server.stop()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -93,7 +89,7 @@ def test_clients_can_neither_drive_rooms_nor_fake_prosodys_events(xmpp_server, s
     from portal.rooms.models import Room
 
     sign_up("trudy")
-    eventually(lambda: can_log_in(xmpp_server, "trudy@localhost", PASSWORD))
+    wait_until_provisioned(xmpp_server, "trudy", timeout=5)
     rooms_ns, profiles_ns = "urn:chatboard:rooms:0", "urn:chatboard:profiles:0"
     muc = "conference.localhost"
 

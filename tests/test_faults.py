@@ -10,8 +10,8 @@ import pytest
 from portal.outbox.models import OutboxEntry
 from portal.profiles.models import Profile
 from portal.rooms.models import Room
-from tests.portal_client import sign_up
-from tests.rooms_helpers import MUC, PASSWORD, member, new_room, run_as, try_room_config
+from tests.people import PASSWORD, member, sign_up, unapplied_outbox
+from tests.rooms_helpers import MUC, new_room, run_as, try_room_config
 from tests.test_rooms import _portal_view, _prosody_view
 from tests.xmpp_client import can_log_in, eventually
 
@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
 
 
 def settled() -> bool:
-    return not OutboxEntry.objects.exclude(state="done").exists()
+    return not unapplied_outbox().exists()
 
 
 def vcard_name(server, username) -> str:
@@ -31,9 +31,7 @@ def vcard_name(server, username) -> str:
 
 
 def kill_bridge(bridge) -> None:
-    bridge.process.send_signal(signal.SIGKILL)
-    bridge.process.wait()
-    bridge.log.close()
+    bridge.process.kill()
 
 
 def test_prosody_killed_during_a_burst_of_portal_changes_catches_up(xmpp_server, synced_db):
@@ -79,7 +77,7 @@ def test_prosody_killed_during_a_burst_of_portal_changes_catches_up(xmpp_server,
     try:
         eventually(settled, timeout=10)
     except AssertionError:
-        waiting = OutboxEntry.objects.exclude(state="done").values("topic", "key", "last_error")
+        waiting = unapplied_outbox().values("topic", "key", "last_error")
         raise AssertionError(f"not applied within 10 s: {list(waiting)}") from None
     # Every row is applied: what Prosody holds now is what it held at this moment.
     caught_up = time.monotonic() - restarted
@@ -160,9 +158,9 @@ def test_portal_down_leaves_xmpp_chat_and_logins_working(xmpp_server, synced_db)
 
 def test_prosody_restart_loses_no_acknowledged_message_and_clients_come_back(tmp_path):
     """Stream management: what the server acknowledged is delivered or archived."""
-    from tests.own_prosody import own_prosody
-    from tests.own_prosody import wait_for as wait_async
+    from tests.fixtures import own_prosody
     from tests.xmpp_client import connect
+    from tests.xmpp_client import wait_for as wait_async
 
     with own_prosody(tmp_path, ("amy", "ben")) as server:
 
@@ -237,7 +235,7 @@ async def archive_of(client) -> set[str]:
 def test_bridge_stopped_while_prosody_is_stalled_gives_its_claim_back(xmpp_server, synced_db):
     owner = member(xmpp_server, "mae")
     bridge = synced_db
-    prosody = xmpp_server.server.process
+    prosody = xmpp_server.process
     prosody.send_signal(signal.SIGSTOP)  # the bridge's requests go unanswered
     try:
         new_room(owner, "stalled", name="Stalled")
@@ -246,7 +244,6 @@ def test_bridge_stopped_while_prosody_is_stalled_gives_its_claim_back(xmpp_serve
         stopping = time.monotonic()
         bridge.process.send_signal(signal.SIGTERM)
         bridge.process.wait(15)
-        bridge.log.close()
         # Within the grace period, and the row is as if nobody had tried it:
         # no attempt counted, no error, and no claim left to run out.
         assert time.monotonic() - stopping < 10

@@ -90,7 +90,7 @@ def owning_packages(paths: set[str]) -> dict[str, str]:
 
 
 def test_every_debian_package_prosody_loads_is_installed_by_the_makefile(xmpp_server):
-    loaded = owning_packages(loaded_files(xmpp_server.server.process.pid))
+    loaded = owning_packages(loaded_files(xmpp_server.process.pid))
     assert "prosody" in loaded and "lua-unbound" in loaded, sorted(loaded)
     covered = with_dependencies(named_by_install_steps()) | base_system()
     missing = {package: path for package, path in loaded.items() if package not in covered}

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from stack.environment import REPO_DIR
-from tests.fixtures import free_port
+from stack.ports import free_port
+from stack.process import ManagedProcess, log_line
 from tests.xmpp_client import can_log_in, eventually
 
 pytestmark = pytest.mark.slow
@@ -60,14 +61,13 @@ def test_make_run_starts_a_usable_stack_and_ctrl_c_leaves_nothing(tmp_path):
     }
     env.update({name: str(port) for name, port in ports.items()})
     env["CHATBOARD_RUNTIME_DIR"] = str(runtime_dir)
-    log = open(tmp_path / "make-run.log", "w")  # noqa: SIM115
-    make = subprocess.Popen(
-        ["make", "run"], cwd=REPO_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True,
+    make = ManagedProcess(
+        "make run", ["make", "run"], log_path=tmp_path / "make-run.log", env=env, cwd=REPO_DIR,
+        ready=[log_line("ChatBoard is ready")], ready_timeout=120,
     )  # fmt: skip
-    output = (tmp_path / "make-run.log").read_text
+    output = make.log_text
+    make.start()
     try:
-        eventually(lambda: "ChatBoard is ready" in output(), timeout=120, interval=0.3)
         portal = f"http://127.0.0.1:{ports['PORTAL_PORT']}"
         with urllib.request.urlopen(f"{portal}/healthz", timeout=5) as response:
             assert response.status == 200
@@ -89,7 +89,6 @@ def test_make_run_starts_a_usable_stack_and_ctrl_c_leaves_nothing(tmp_path):
         os.killpg(make.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         make.wait(30)
         stopped_in = time.monotonic() - started
-        log.close()
     assert stopped_in < 10, output()
     assert "stopped in" in output()
     assert eventually(lambda: not processes_mentioning(str(runtime_dir)), timeout=5)

@@ -12,8 +12,9 @@ from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
 from portal.audit.models import AuditEntry
-from tests.rooms_helpers import MUC, PASSWORD, join, member, room_in_prosody
-from tests.xmpp_client import connect, eventually
+from tests.people import PASSWORD, member
+from tests.rooms_helpers import MUC, join, room_in_prosody
+from tests.xmpp_client import eventually, logged_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -108,8 +109,8 @@ def test_moderator_removes_a_message_for_everyone_and_from_the_archive(xmpp_serv
         async with AsyncExitStack() as stack:
             clients = {}
             for name in ("mod-olive", "mod-pablo", "mod-queen"):
-                client = await connect(xmpp_server, f"{name}@localhost", PASSWORD)
-                stack.callback(client.disconnect, wait=0)
+                jid = f"{name}@localhost"
+                client = await stack.enter_async_context(logged_in(xmpp_server, jid, PASSWORD))
                 clients[name] = (client, Inbox(client, room))
                 assert await join(client, "agora") is None
             olive, pablo, queen = (clients[n][0] for n in ("mod-olive", "mod-pablo", "mod-queen"))
@@ -166,14 +167,11 @@ def test_moderating_needs_a_message_of_that_room(xmpp_server, synced_db):
     room_in_prosody(xmpp_server, owner, "mod-rhea", "forum")
 
     async def scenario():
-        client = await connect(xmpp_server, "mod-rhea@localhost", PASSWORD)
-        try:
+        async with logged_in(xmpp_server, "mod-rhea@localhost", PASSWORD) as client:
             assert await join(client, "forum") is None
             with pytest.raises(IqError) as missing:
                 await moderate(client, f"forum@{MUC}", "no-such-message", "spam")
             return missing.value.iq["error"]["condition"]
-        finally:
-            client.disconnect(wait=0)
 
     assert asyncio.run(scenario()) == "item-not-found"
 
@@ -183,12 +181,9 @@ def test_the_muc_service_advertises_message_moderation(xmpp_server, synced_db):
     room_in_prosody(xmpp_server, owner, "mod-sven", "square")
 
     async def features():
-        client = await connect(xmpp_server, "mod-sven@localhost", PASSWORD)
-        try:
+        async with logged_in(xmpp_server, "mod-sven@localhost", PASSWORD) as client:
             info = await client.plugin["xep_0030"].get_info(jid=f"square@{MUC}", timeout=5)
             return set(info["disco_info"]["features"])
-        finally:
-            client.disconnect(wait=0)
 
     assert {MODERATE, MODERATE_0} <= asyncio.run(features())
 
@@ -199,9 +194,10 @@ def test_clients_of_the_older_version_moderate_too(xmpp_server, synced_db):
     room = room_in_prosody(xmpp_server, owner, "mod-tara", "kiosk")
 
     async def scenario():
-        tara = await connect(xmpp_server, "mod-tara@localhost", PASSWORD)
-        ugo = await connect(xmpp_server, "mod-ugo@localhost", PASSWORD)
-        try:
+        async with (
+            logged_in(xmpp_server, "mod-tara@localhost", PASSWORD) as tara,
+            logged_in(xmpp_server, "mod-ugo@localhost", PASSWORD) as ugo,
+        ):
             inbox = Inbox(ugo, room)
             assert await join(tara, "kiosk") is None
             assert await join(ugo, "kiosk") is None
@@ -220,9 +216,6 @@ def test_clients_of_the_older_version_moderate_too(xmpp_server, synced_db):
 
             await inbox.first(v0_notice)
             return [m.findtext("{jabber:client}body") for m in await archive_of(ugo, room)]
-        finally:
-            tara.disconnect(wait=0)
-            ugo.disconnect(wait=0)
 
     assert "rude words" not in asyncio.run(scenario())
     entry = eventually(lambda: AuditEntry.objects.filter(room_slug="kiosk").first())
@@ -242,9 +235,10 @@ def test_slixmpps_own_moderation_call_works_with_the_messages_own_id(xmpp_server
     room = room_in_prosody(xmpp_server, owner, "mod-vic", "arcade")
 
     async def scenario():
-        vic = await connect(xmpp_server, "mod-vic@localhost", PASSWORD)
-        wes = await connect(xmpp_server, "mod-wes@localhost", PASSWORD)
-        try:
+        async with (
+            logged_in(xmpp_server, "mod-vic@localhost", PASSWORD) as vic,
+            logged_in(xmpp_server, "mod-wes@localhost", PASSWORD) as wes,
+        ):
             for client in (vic, wes):
                 client.register_plugin("xep_0425")
             inbox = Inbox(vic, room)
@@ -266,9 +260,6 @@ def test_slixmpps_own_moderation_call_works_with_the_messages_own_id(xmpp_server
             with pytest.raises(IqError) as ambiguous:
                 await vic.plugin["xep_0425"].moderate(JID(room), id="wes-twin", timeout=5)
             return stanza_id_of(received), notice, ambiguous.value.iq["error"]["condition"]
-        finally:
-            vic.disconnect(wait=0)
-            wes.disconnect(wait=0)
 
     stanza_id, notice, ambiguous = asyncio.run(scenario())
     assert notice["retract"]["id"] == stanza_id

@@ -12,7 +12,9 @@ from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.xmlstream import ET
 
 from stack.prosody import MODULES_DIR
-from tests.own_prosody import MUC, PASSWORD, own_prosody
+from tests.fixtures import own_prosody
+from tests.people import PASSWORD
+from tests.rooms_helpers import MUC
 from tests.xmpp_client import logged_in
 
 pytestmark = pytest.mark.timeout(60)
@@ -168,7 +170,7 @@ def test_malformed_requests_get_errors_and_the_modules_keep_working(tmp_path):
                 },
             )
         )
-        assert server.server.process.poll() is None, "Prosody died"
+        assert server.process.poll() is None, "Prosody died"
         log = server.log_text()
     refused = {label for label, (kind, _) in answers.items() if kind == "error"}
     timed_out = {label for label, (kind, _) in answers.items() if kind == "timeout"}

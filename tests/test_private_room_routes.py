@@ -10,8 +10,9 @@ from slixmpp.xmlstream import ET
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-from tests.own_prosody import MUC, PASSWORD, own_prosody
-from tests.rooms_helpers import join
+from tests.fixtures import own_prosody
+from tests.people import PASSWORD
+from tests.rooms_helpers import MUC, join
 from tests.xmpp_client import connect
 
 pytestmark = pytest.mark.timeout(60)

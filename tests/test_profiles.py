@@ -11,10 +11,9 @@ import time
 import pytest
 from PIL import Image
 
-from tests.portal_client import sign_up
-from tests.xmpp_client import can_log_in, eventually, logged_in
+from tests.people import PASSWORD, member, outbox_settled, wait_until_synced
+from tests.xmpp_client import eventually, logged_in
 
-PASSWORD = "correct horse battery"
 METADATA_NODE = "urn:xmpp:avatar:metadata"
 
 
@@ -41,12 +40,6 @@ def portal_profile(username):
     from portal.profiles.models import Profile
 
     return Profile.objects.filter(user__username=username).first()
-
-
-def member(xmpp_server, username):
-    client = sign_up(username, PASSWORD)
-    eventually(lambda: can_log_in(xmpp_server, f"{username}@localhost", PASSWORD))
-    return client
 
 
 async def wait_async(predicate, timeout=5.0, interval=0.05):
@@ -102,8 +95,8 @@ async def read_nick(client, jid) -> str | None:
 
 @pytest.mark.django_db(transaction=True)
 def test_portal_profile_is_what_other_people_clients_read(xmpp_server, synced_db):
-    alice = member(xmpp_server, "alice")
-    member(xmpp_server, "bob")
+    alice = member(xmpp_server, "alice", through_signup=True)
+    member(xmpp_server, "bob", through_signup=True)
     assert "profile of alice changed" not in synced_db.output()
     started = time.monotonic()
     save_profile(
@@ -159,8 +152,8 @@ def fresh_rate_limits():
 def test_removing_the_avatar_removes_it_in_the_portal_and_in_clients(xmpp_server, synced_db):
     from portal.profiles import avatars
 
-    alice = member(xmpp_server, "rita")
-    member(xmpp_server, "bob")
+    alice = member(xmpp_server, "rita", through_signup=True)
+    member(xmpp_server, "bob", through_signup=True)
     save_profile(alice, name="Alice", avatar=upload(image_bytes("red")))
     file_name, old_url = portal_profile("rita").avatar, portal_profile("rita").avatar_url
 
@@ -190,10 +183,10 @@ def test_removing_the_avatar_removes_it_in_the_portal_and_in_clients(xmpp_server
 
 @pytest.mark.django_db(transaction=True)
 def test_avatar_set_from_an_xmpp_client_shows_in_the_portal(xmpp_server, synced_db):
-    alice = member(xmpp_server, "carl")
-    member(xmpp_server, "bob")
+    alice = member(xmpp_server, "carl", through_signup=True)
+    member(xmpp_server, "bob", through_signup=True)
     save_profile(alice, name="Alice", about="Portal about")
-    eventually(lambda: not _pending_rows())
+    wait_until_synced(timeout=5)
     blue = image_bytes("blue", size=(96, 96))
     blue_id = hashlib.sha1(blue).hexdigest()
 
@@ -225,17 +218,17 @@ def test_avatar_set_from_an_xmpp_client_shows_in_the_portal(xmpp_server, synced_
 
     # Prosody then holds the portal's re-encoded avatar, not the client's file.
     assert asyncio.run(bob_reads_ids()) == [profile.avatar_sha1]
-    assert not _pending_rows(), "a change from a client writes no outbox row"
+    assert outbox_settled(), "a change from a client writes no outbox row"
 
 
 @pytest.mark.django_db(transaction=True)
 def test_avatar_the_pipeline_refuses_from_a_client_is_replaced_by_the_portal_one(
     xmpp_server, synced_db
 ):
-    alice = member(xmpp_server, "fred")
-    member(xmpp_server, "bob")
+    alice = member(xmpp_server, "fred", through_signup=True)
+    member(xmpp_server, "bob", through_signup=True)
     save_profile(alice, name="Alice", avatar=upload(image_bytes("red")))
-    eventually(lambda: not _pending_rows())
+    wait_until_synced(timeout=5)
     before = portal_profile("fred")
     fake = b"<html><script>alert(1)</script></html>"
 
@@ -267,7 +260,7 @@ def test_avatar_the_pipeline_refuses_from_a_client_is_replaced_by_the_portal_one
 def test_nickname_and_vcard_set_from_an_xmpp_client_show_in_the_portal(xmpp_server, synced_db):
     from portal.outbox.models import OutboxEntry
 
-    member(xmpp_server, "nina")
+    member(xmpp_server, "nina", through_signup=True)
 
     async def publish_nick():
         async with logged_in(xmpp_server, "nina@localhost", PASSWORD) as client:
@@ -291,10 +284,10 @@ def test_nickname_and_vcard_set_from_an_xmpp_client_show_in_the_portal(xmpp_serv
 
 @pytest.mark.django_db(transaction=True)
 def test_reconciler_restores_the_portal_profile_in_prosody(xmpp_server, synced_db):
-    alice = member(xmpp_server, "remy")
-    member(xmpp_server, "bob")
+    alice = member(xmpp_server, "remy", through_signup=True)
+    member(xmpp_server, "bob", through_signup=True)
     save_profile(alice, name="Alice", about="Portal about", avatar=upload(image_bytes("red")))
-    eventually(lambda: not _pending_rows())
+    wait_until_synced(timeout=5)
     expected_id = portal_profile("remy").avatar_sha1
 
     # Drift: the bridge is not told (as if it had been down while the client wrote).
@@ -327,18 +320,12 @@ def test_reconciler_restores_the_portal_profile_in_prosody(xmpp_server, synced_d
     assert portal_profile("remy").name == "Alice", "the portal is the source of truth"
 
 
-def _pending_rows():
-    from portal.outbox.models import OutboxEntry
-
-    return list(OutboxEntry.objects.filter(state=OutboxEntry.State.PENDING))
-
-
 @pytest.mark.django_db(transaction=True)
 def test_portal_edits_reach_a_connected_client_within_a_second(xmpp_server, synced_db):
-    editor = member(xmpp_server, "quick")
-    member(xmpp_server, "bob")
+    editor = member(xmpp_server, "quick", through_signup=True)
+    member(xmpp_server, "bob", through_signup=True)
     save_profile(editor, name="Quick 0")
-    eventually(lambda: not _pending_rows())
+    wait_until_synced(timeout=5)
 
     async def measure():
         async with logged_in(xmpp_server, "bob@localhost", PASSWORD) as bob:

@@ -10,8 +10,10 @@ from slixmpp.xmlstream import ET
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-from tests.own_prosody import MUC, PASSWORD, own_prosody, wait_for
-from tests.xmpp_client import logged_in
+from tests.fixtures import own_prosody
+from tests.people import PASSWORD
+from tests.rooms_helpers import MUC
+from tests.xmpp_client import logged_in, wait_for
 
 BLOCKING = "urn:xmpp:blocking"
 ROOM = f"delivery@{MUC}"

@@ -14,10 +14,10 @@ from slixmpp.xmlstream import ET
 
 from portal.audit.models import AuditEntry
 from portal.outbox.actions import enqueue
-from portal.outbox.models import OutboxEntry
 from portal.rooms.models import Affiliation, RoleChange, Room
-from tests.rooms_helpers import MUC, PASSWORD, join, member, new_room, room_in_prosody
-from tests.xmpp_client import connect, eventually
+from tests.people import PASSWORD, make_room_member, member, wait_until_synced
+from tests.rooms_helpers import MUC, join, new_room, room_in_prosody
+from tests.xmpp_client import eventually, logged_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -67,9 +67,10 @@ def test_kick_from_the_portal_removes_every_session_within_a_second(xmpp_server,
     room = room_in_prosody(xmpp_server, owner, "kick-olga", "dojo")
 
     async def scenario():
-        laptop = await connect(xmpp_server, "kick-kim@localhost", PASSWORD)
-        phone = await connect(xmpp_server, "kick-kim@localhost", PASSWORD)
-        try:
+        async with (
+            logged_in(xmpp_server, "kick-kim@localhost", PASSWORD) as laptop,
+            logged_in(xmpp_server, "kick-kim@localhost", PASSWORD) as phone,
+        ):
             removals = [Removal(laptop, room), Removal(phone, room)]
             assert await join(laptop, "dojo", nick="Kim") is None
             assert await join(phone, "dojo", nick="Kim on the phone") is None
@@ -83,9 +84,6 @@ def test_kick_from_the_portal_removes_every_session_within_a_second(xmpp_server,
             assert response.status_code == 302
             told = await asyncio.wait_for(asyncio.gather(*(r.told for r in removals)), 5)
             return [(at - started, codes) for at, codes in told], [r.reason for r in removals]
-        finally:
-            laptop.disconnect(wait=0)
-            phone.disconnect(wait=0)
 
     told, reasons = asyncio.run(scenario())
     for delay, codes in told:
@@ -127,9 +125,10 @@ def test_voice_and_the_moderator_role_from_the_portal(xmpp_server, synced_db):
             await asyncio.sleep(0.02)
 
     async def scenario():
-        walt = await connect(xmpp_server, "voice-walt@localhost", PASSWORD)
-        xia = await connect(xmpp_server, "voice-xia@localhost", PASSWORD)
-        try:
+        async with (
+            logged_in(xmpp_server, "voice-walt@localhost", PASSWORD) as walt,
+            logged_in(xmpp_server, "voice-xia@localhost", PASSWORD) as xia,
+        ):
             watch(walt, "walt")
             watch(xia, "xia")
             assert await join(walt, "stage", nick="Walt") is None
@@ -159,9 +158,6 @@ def test_voice_and_the_moderator_role_from_the_portal(xmpp_server, synced_db):
             await asyncio.to_thread(occupant_action, owner, "stage", walt_jid, "deop")
             await own_role("xia", "Walt", "participant")
             return roles["walt", "Xia"]
-        finally:
-            walt.disconnect(wait=0)
-            xia.disconnect(wait=0)
 
     assert asyncio.run(scenario()) == "visitor"
     logged = list(AuditEntry.objects.order_by("id").values_list("actor_name", "action", "target"))
@@ -180,8 +176,7 @@ def test_ban_from_the_room_page_removes_and_lists_the_person(xmpp_server, synced
     room = room_in_prosody(xmpp_server, owner, "ban-bea", "garden")
 
     async def scenario():
-        troll = await connect(xmpp_server, "ban-troll@localhost", PASSWORD)
-        try:
+        async with logged_in(xmpp_server, "ban-troll@localhost", PASSWORD) as troll:
             removal = Removal(troll, room)
             assert await join(troll, "garden", nick="Troll") is None
             await asyncio.to_thread(eventually, lambda: shown_in_room(owner, "garden", "Troll"), 5)
@@ -191,8 +186,6 @@ def test_ban_from_the_room_page_removes_and_lists_the_person(xmpp_server, synced
             )
             at, codes = await asyncio.wait_for(removal.told, 5)
             return at - started, codes, await join(troll, "garden", nick="Troll again")
-        finally:
-            troll.disconnect(wait=0)
 
     delay, codes, rejoin = asyncio.run(scenario())
     assert "301" in codes and delay < 1.0
@@ -210,13 +203,10 @@ def test_a_ban_made_from_a_client_shows_in_the_portal(xmpp_server, synced_db):
     room_in_prosody(xmpp_server, owner, "cban-cleo", "porch")
 
     async def ban():
-        cleo = await connect(xmpp_server, "cban-cleo@localhost", PASSWORD)
-        try:
+        async with logged_in(xmpp_server, "cban-cleo@localhost", PASSWORD) as cleo:
             await cleo.plugin["xep_0045"].set_affiliation(
                 f"porch@{MUC}", "outcast", jid="cban-dan@localhost", reason="spam", timeout=5
             )
-        finally:
-            cleo.disconnect(wait=0)
 
     asyncio.run(ban())
 
@@ -253,24 +243,13 @@ def test_a_kick_that_waited_too_long_is_dropped_not_applied(xmpp_server, synced_
         return change.pk
 
     async def scenario():
-        max_ = await connect(xmpp_server, "late-max@localhost", PASSWORD)
-        try:
+        async with logged_in(xmpp_server, "late-max@localhost", PASSWORD) as max_:
             removal = Removal(max_, room.jid)
             assert await join(max_, "attic", nick="Max") is None
             change_id = await asyncio.to_thread(queue_stale_kick)
-            await asyncio.to_thread(
-                eventually,
-                lambda: (
-                    not OutboxEntry.objects.filter(
-                        topic="occupant", state=OutboxEntry.State.PENDING
-                    ).exists()
-                ),
-                5,
-            )
+            await asyncio.to_thread(wait_until_synced, 5, topic="occupant")
             await asyncio.sleep(0.3)
             return removal.told.done(), change_id
-        finally:
-            max_.disconnect(wait=0)
 
     kicked, change_id = asyncio.run(scenario())
     assert not kicked
@@ -287,13 +266,8 @@ def test_a_replayed_kick_does_not_kick_again(xmpp_server, synced_db):
         with transaction.atomic():
             enqueue("occupant", str(change_id))
 
-    def all_applied():
-        pending = OutboxEntry.objects.filter(topic="occupant", state=OutboxEntry.State.PENDING)
-        return not pending.exists()
-
     async def scenario():
-        sam = await connect(xmpp_server, "replay-sam@localhost", PASSWORD)
-        try:
+        async with logged_in(xmpp_server, "replay-sam@localhost", PASSWORD) as sam:
             first = Removal(sam, room)
             assert await join(sam, "cellar", nick="Sam") is None
             await asyncio.to_thread(eventually, lambda: shown_in_room(owner, "cellar", "Sam"), 5)
@@ -305,11 +279,9 @@ def test_a_replayed_kick_does_not_kick_again(xmpp_server, synced_db):
             assert await join(sam, "cellar", nick="Sam") is None
             change_id = await asyncio.to_thread(lambda: RoleChange.objects.get().pk)
             await asyncio.to_thread(replay, change_id)
-            await asyncio.to_thread(eventually, all_applied, 5)
+            await asyncio.to_thread(wait_until_synced, 5, topic="occupant")
             await asyncio.sleep(0.3)
             return again.told.done()
-        finally:
-            sam.disconnect(wait=0)
 
     assert asyncio.run(scenario()) is False
 
@@ -320,8 +292,8 @@ def test_only_moderators_act_on_people_and_only_with_a_csrf_token(xmpp_server, s
     plain = member(xmpp_server, "perm-joe")
     new_room(owner, "office")
     new_room(owner, "backroom", visibility="private")
-    owner.post("/rooms/office/members/", {"username": "perm-abe", "affiliation": "admin"})
-    owner.post("/rooms/office/members/", {"username": "perm-joe", "affiliation": "member"})
+    make_room_member(owner, "office", "perm-abe", "admin")
+    make_room_member(owner, "office", "perm-joe")
     Room.objects.filter(slug="office").update(
         occupants=[
             ["Pia", "perm-pia@localhost", "moderator"],
@@ -369,9 +341,10 @@ def test_clients_cannot_send_the_bridges_role_requests_or_fake_its_reports(xmpp_
     ns = "urn:chatboard:rooms:0"
 
     async def attack():
-        fay = await connect(xmpp_server, "fake-fay@localhost", PASSWORD)
-        gus = await connect(xmpp_server, "fake-gus@localhost", PASSWORD)
-        try:
+        async with (
+            logged_in(xmpp_server, "fake-fay@localhost", PASSWORD) as fay,
+            logged_in(xmpp_server, "fake-gus@localhost", PASSWORD) as gus,
+        ):
             removal = Removal(gus, room)
             assert await join(gus, "yard", nick="Gus") is None
             report = fay.make_message(mto="bridge.localhost", mtype="normal")
@@ -390,9 +363,6 @@ def test_clients_cannot_send_the_bridges_role_requests_or_fake_its_reports(xmpp_
                 outcome = error.iq["error"]["condition"]
             await asyncio.sleep(0.5)
             return outcome, removal.told.done()
-        finally:
-            fay.disconnect(wait=0)
-            gus.disconnect(wait=0)
 
     assert asyncio.run(attack()) == ("forbidden", False)
     assert not AuditEntry.objects.filter(action="room.remove_message").exists()

@@ -7,20 +7,24 @@ import pytest
 from slixmpp.exceptions import IqError
 from slixmpp.xmlstream import ET
 
-from portal.outbox.models import OutboxEntry
 from portal.rooms.models import Affiliation, Room
+from tests.people import (
+    capture_outbox,
+    make_room_member,
+    member,
+    wait_until_provisioned,
+    wait_until_synced,
+)
 from tests.rooms_helpers import (
     MUC,
-    PASSWORD,
     join,
     listed_rooms,
-    member,
     new_room,
     room_config,
     run_as,
     try_room_config,
 )
-from tests.xmpp_client import can_log_in, eventually
+from tests.xmpp_client import eventually
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -150,7 +154,7 @@ def test_private_room_is_closed_and_invisible_to_non_members(xmpp_server, synced
     eve = member(xmpp_server, "eve")
     member(xmpp_server, "frank")
     new_room(dave, "hideout", visibility="private")
-    dave.post("/rooms/hideout/members/", {"username": "frank", "affiliation": "member"})
+    make_room_member(dave, "hideout", "frank")
     eventually(lambda: "frank@localhost" in affiliations_in_prosody(xmpp_server, "dave", "hideout"))
 
     async def try_join(c):
@@ -195,8 +199,8 @@ def test_members_page_sets_affiliations_in_prosody(xmpp_server, synced_db):
         return await join(c, "crew")
 
     assert run_as(xmpp_server, "liam", try_join) == "forbidden"
-    ivy.post("/rooms/crew/members/", {"username": "liam", "affiliation": "none"})
-    ivy.post("/rooms/crew/members/", {"username": "kate", "affiliation": "member"})
+    make_room_member(ivy, "crew", "liam", "none")
+    make_room_member(ivy, "crew", "kate")
     expected.pop("liam@localhost")
     expected["kate@localhost"] = "member"
     eventually(lambda: affiliations_in_prosody(xmpp_server, "ivy", "crew") == expected)
@@ -207,7 +211,7 @@ def test_members_get_an_autojoin_bookmark_until_they_leave(xmpp_server, synced_d
     mia = member(xmpp_server, "mia")
     noah = member(xmpp_server, "noah")
     new_room(mia, "bookclub", name="Book club")
-    mia.post("/rooms/bookclub/members/", {"username": "noah", "affiliation": "member"})
+    make_room_member(mia, "bookclub", "noah")
     room = f"bookclub@{MUC}"
 
     def bookmarked():
@@ -235,9 +239,9 @@ def test_members_get_an_autojoin_bookmark_until_they_leave(xmpp_server, synced_d
 
     assert noah.post("/rooms/bookclub/leave/").status_code == 302
     eventually(lambda: room not in bookmarks_of(xmpp_server, "noah")[0], timeout=5)
-    mia.post("/rooms/bookclub/members/", {"username": "noah", "affiliation": "member"})
+    make_room_member(mia, "bookclub", "noah")
     eventually(lambda: room in bookmarks_of(xmpp_server, "noah")[0], timeout=5)
-    mia.post("/rooms/bookclub/members/", {"username": "noah", "affiliation": "none"})
+    make_room_member(mia, "bookclub", "noah", "none")
     eventually(lambda: room not in bookmarks_of(xmpp_server, "noah")[0], timeout=5)
 
 
@@ -253,49 +257,49 @@ def _portal_affiliations(slug) -> dict[str, str]:
 def test_room_made_from_a_client_appears_in_portal_and_follows_its_changes(xmpp_server, synced_db):
     olga = member(xmpp_server, "olga")
     member(xmpp_server, "pete")
-    outbox_rows = OutboxEntry.objects.filter(topic="room").count()
+    with capture_outbox() as written:
 
-    async def create(client):
-        assert await join(client, "fromclient") is None
+        async def create(client):
+            assert await join(client, "fromclient") is None
 
-    started = time.monotonic()
-    run_as(xmpp_server, "olga", create)
-    room = eventually(lambda: _portal_room("fromclient"), timeout=5)
-    assert time.monotonic() - started < 5
-    assert _portal_affiliations("fromclient") == {"olga": "owner"}
-    assert room.is_public and room.persistent
-    assert olga.get("/rooms/fromclient/").status_code == 200
+        started = time.monotonic()
+        run_as(xmpp_server, "olga", create)
+        room = eventually(lambda: _portal_room("fromclient"), timeout=5)
+        assert time.monotonic() - started < 5
+        assert _portal_affiliations("fromclient") == {"olga": "owner"}
+        assert room.is_public and room.persistent
+        assert olga.get("/rooms/fromclient/").status_code == 200
 
-    async def reconfigure(client):
-        muc = client.plugin["xep_0045"]
-        form = await muc.get_room_config(f"fromclient@{MUC}", timeout=5)
-        form.set_values(
-            {
-                **{name: field["value"] for name, field in form.get_fields().items()},
-                "muc#roomconfig_roomname": "Made in a client",
-                "muc#roomconfig_roomdesc": "Configured from XMPP",
-                "muc#roomconfig_membersonly": True,
-                "muc#roomconfig_publicroom": False,
-            }
-        )
-        await muc.set_room_config(f"fromclient@{MUC}", form, timeout=5)
-        await muc.set_affiliation(f"fromclient@{MUC}", "admin", jid="pete@localhost", timeout=5)
+        async def reconfigure(client):
+            muc = client.plugin["xep_0045"]
+            form = await muc.get_room_config(f"fromclient@{MUC}", timeout=5)
+            form.set_values(
+                {
+                    **{name: field["value"] for name, field in form.get_fields().items()},
+                    "muc#roomconfig_roomname": "Made in a client",
+                    "muc#roomconfig_roomdesc": "Configured from XMPP",
+                    "muc#roomconfig_membersonly": True,
+                    "muc#roomconfig_publicroom": False,
+                }
+            )
+            await muc.set_room_config(f"fromclient@{MUC}", form, timeout=5)
+            await muc.set_affiliation(f"fromclient@{MUC}", "admin", jid="pete@localhost", timeout=5)
 
-    run_as(xmpp_server, "olga", reconfigure)
-    eventually(lambda: _portal_room("fromclient").name == "Made in a client", timeout=5)
-    room = _portal_room("fromclient")
-    assert room.description == "Configured from XMPP"
-    assert room.visibility == Room.Visibility.PRIVATE
-    eventually(lambda: _portal_affiliations("fromclient").get("pete") == "admin", timeout=5)
+        run_as(xmpp_server, "olga", reconfigure)
+        eventually(lambda: _portal_room("fromclient").name == "Made in a client", timeout=5)
+        room = _portal_room("fromclient")
+        assert room.description == "Configured from XMPP"
+        assert room.visibility == Room.Visibility.PRIVATE
+        eventually(lambda: _portal_affiliations("fromclient").get("pete") == "admin", timeout=5)
 
-    async def destroy(client):
-        await client.plugin["xep_0045"].destroy(f"fromclient@{MUC}", "done", timeout=5)
+        async def destroy(client):
+            await client.plugin["xep_0045"].destroy(f"fromclient@{MUC}", "done", timeout=5)
 
-    run_as(xmpp_server, "olga", destroy)
-    eventually(lambda: _portal_room("fromclient") is None, timeout=5)
-    assert olga.get("/rooms/fromclient/").status_code == 404
+        run_as(xmpp_server, "olga", destroy)
+        eventually(lambda: _portal_room("fromclient") is None, timeout=5)
+        assert olga.get("/rooms/fromclient/").status_code == 404
     # Applying what came from Prosody sent nothing back.
-    assert OutboxEntry.objects.filter(topic="room").count() == outbox_rows
+    assert not written.of("room")
 
 
 def test_temporary_room_disappears_from_portal_when_prosody_drops_it(xmpp_server, synced_db):
@@ -360,27 +364,25 @@ def _portal_view(slug) -> tuple:
 
 def test_prosody_catches_up_with_changes_made_while_it_was_down(xmpp_server, synced_db):
     sam = member(xmpp_server, "sam")
-    xmpp_server.stop()
-    try:
-        for number in range(5):
-            new_room(sam, f"offline{number}")
-        edits = {
-            0: {"visibility": "public", "history": "on", "real_jids_visible_to": "anyone"},
-            1: {"visibility": "private", "real_jids_visible_to": "moderators"},
-        }
-        for number, fields in edits.items():
-            fields = {"name": f"Edited {number}", "description": "Offline edit", **fields}
-            response = sam.post(f"/rooms/offline{number}/edit/", {"persistent": "on", **fields})
-            assert response.status_code == 302
-        assert sam.post("/rooms/offline4/delete/", {"confirm": "offline4"}).status_code == 302
-    finally:
-        xmpp_server.start()
+    with capture_outbox() as written:
+        xmpp_server.stop()
+        try:
+            for number in range(5):
+                new_room(sam, f"offline{number}")
+            edits = {
+                0: {"visibility": "public", "history": "on", "real_jids_visible_to": "anyone"},
+                1: {"visibility": "private", "real_jids_visible_to": "moderators"},
+            }
+            for number, fields in edits.items():
+                fields = {"name": f"Edited {number}", "description": "Offline edit", **fields}
+                response = sam.post(f"/rooms/offline{number}/edit/", {"persistent": "on", **fields})
+                assert response.status_code == 302
+            assert sam.post("/rooms/offline4/delete/", {"confirm": "offline4"}).status_code == 302
+        finally:
+            xmpp_server.start()
     started = time.monotonic()
 
-    def settled():
-        return not OutboxEntry.objects.filter(topic="room", state="pending").exists()
-
-    eventually(settled, timeout=10)
+    wait_until_synced(timeout=10, topic="room")
     assert time.monotonic() - started < 10
     for number in range(4):
         slug = f"offline{number}"
@@ -391,8 +393,8 @@ def test_prosody_catches_up_with_changes_made_while_it_was_down(xmpp_server, syn
     for number in range(4):
         assert log.count(f"Room offline{number}@{MUC} created by the bridge") == 1
     assert f"Room offline4@{MUC}" not in log  # created and deleted before Prosody saw it
-    rows = OutboxEntry.objects.filter(topic="room", key__startswith="offline")
-    assert all(row.state == "done" and row.attempts == 1 for row in rows)
+    rows = written.current().of("room")
+    assert rows and all(row.state == "done" and row.attempts == 1 for row in rows)
 
 
 def test_reconcile_repairs_drift_both_ways_after_reconnecting(xmpp_server, synced_db):
@@ -436,17 +438,14 @@ def test_room_deleted_in_portal_can_be_made_again_with_its_address(xmpp_server, 
 @pytest.fixture
 def restricted_xmpp_server(xmpp_server, synced_db, tmp_path):
     """A second Prosody that refuses room creation from clients, with its own bridge."""
-    from stack.prosody import ProsodyServer
-    from tests.fixtures import BridgeProcess, XmppServer, prosody_config
+    from tests.fixtures import bridge_for, own_prosody
 
-    config = prosody_config(tmp_path / "prosody", restrict_room_creation=True)
-    server = XmppServer(config, ProsodyServer(config).start())
-    bridge = BridgeProcess(server, tmp_path / "bridge.log").start()
-    try:
-        yield server
-    finally:
-        bridge.stop()
-        server.stop()
+    with own_prosody(tmp_path / "prosody", restrict_room_creation=True) as server:
+        bridge = bridge_for(server, tmp_path / "bridge.log").start()
+        try:
+            yield server
+        finally:
+            bridge.stop()
 
 
 def test_room_creation_from_clients_can_be_restricted(xmpp_server, synced_db, request):
@@ -455,7 +454,7 @@ def test_room_creation_from_clients_can_be_restricted(xmpp_server, synced_db, re
     new_room(vera, "wanted")
     eventually(lambda: try_room_config(xmpp_server, "vera", "wanted"), timeout=5)
     server = request.getfixturevalue("restricted_xmpp_server")
-    eventually(lambda: can_log_in(server, "vera@localhost", PASSWORD), timeout=10)
+    wait_until_provisioned(server, "vera")
 
     async def create(client):
         return await join(client, "unwanted")

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.portal_client import sign_up
+from tests.people import sign_up, wait_until_provisioned
 from tests.xmpp_client import can_log_in, eventually, logged_in
 
 # What XEP-0479 (Compliance Suites 2023) asks of a server, by feature namespace:
@@ -55,8 +55,7 @@ def test_client_logs_in_over_starttls_with_verified_certificate(xmpp_server, syn
 @pytest.mark.django_db(transaction=True)
 def test_server_advertises_compliance_suite_features(xmpp_server, synced_db):
     sign_up("discoverer")
-    jid = "discoverer@localhost"
-    eventually(lambda: can_log_in(xmpp_server, jid, "correct horse battery"))
+    jid = wait_until_provisioned(xmpp_server, "discoverer", timeout=5)
     server_features, components, stream = asyncio.run(
         _disco(xmpp_server, jid, "correct horse battery", xmpp_server.domain)
     )
@@ -80,7 +79,7 @@ def test_healthz_reports_database_and_prosody(client, xmpp_server, db, settings)
 
 
 def test_healthz_is_503_when_prosody_is_unreachable(client, db, settings):
-    from tests.fixtures import free_port
+    from stack.ports import free_port
 
     settings.PROSODY_C2S_PORT = free_port()  # nothing listens there
     response = client.get("/healthz")

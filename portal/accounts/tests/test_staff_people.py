@@ -12,7 +12,7 @@ from portal.accounts.models import RetiredUsername, User
 from portal.audit.models import AuditEntry
 from portal.outbox import actions as outbox_actions
 from portal.outbox.models import OutboxEntry
-from tests.portal_client import sign_up
+from tests.people import sign_up, wait_until_provisioned, wait_until_synced
 from tests.xmpp_client import can_log_in, connect, eventually
 
 PASSWORD = "correct horse battery"
@@ -83,7 +83,7 @@ def test_staff_find_people_by_username_email_or_name_deactivated_included():
 @pytest.mark.django_db(transaction=True)
 def test_staff_deactivate_from_the_page_ends_xmpp_sessions_within_a_second(xmpp_server, synced_db):
     sign_up("victim")
-    eventually(lambda: can_log_in(xmpp_server, "victim@localhost", PASSWORD))
+    wait_until_provisioned(xmpp_server, "victim", timeout=5)
     staff = staff_client()
 
     async def scenario():
@@ -178,7 +178,7 @@ def _sessions_shown(staff, username) -> str:
 def test_staff_see_last_xmpp_login_and_live_sessions(xmpp_server, synced_db):
     sign_up("chatty")
     # Not can_log_in: its abrupt disconnect leaves a hibernating session, which counts.
-    eventually(lambda: not OutboxEntry.objects.filter(key="chatty", state="pending").exists())
+    wait_until_synced(timeout=5, key="chatty")
     staff = staff_client()
     before = time.time()
 
@@ -211,14 +211,15 @@ def test_staff_delete_purges_prosody_data_avatar_and_room_affiliations(xmpp_serv
     from portal.profiles import avatars
     from portal.profiles.models import Profile
     from portal.rooms.models import Affiliation
-    from tests.rooms_helpers import member, new_room
+    from tests.people import make_room_member, member
+    from tests.rooms_helpers import new_room
     from tests.test_profiles import image_bytes, save_profile, upload
     from tests.test_rooms import affiliations_in_prosody
 
     owner = member(xmpp_server, "roomowner")
     doomed = member(xmpp_server, "doomed")
     new_room(owner, "purgeroom")
-    owner.post("/rooms/purgeroom/members/", {"username": "doomed", "affiliation": "member"})
+    make_room_member(owner, "purgeroom", "doomed")
     save_profile(doomed, name="Doomed", avatar=upload(image_bytes("green")))
     avatar = Profile.objects.get(user__username="doomed").avatar
     assert avatars.avatar_path(avatar).exists()
@@ -263,7 +264,7 @@ def test_session_counts_forged_by_a_client_are_ignored(xmpp_server, synced_db):
 
     sign_up("forger")
     sign_up("framed")
-    eventually(lambda: can_log_in(xmpp_server, "forger@localhost", PASSWORD))
+    wait_until_provisioned(xmpp_server, "forger", timeout=5)
     staff = staff_client()
 
     async def forge():
@@ -288,9 +289,7 @@ def test_the_reconciler_corrects_session_counts_reported_while_the_bridge_was_aw
     xmpp_server, synced_db
 ):
     sign_up("offline-report")
-    eventually(
-        lambda: not OutboxEntry.objects.filter(key="offline-report", state="pending").exists()
-    )
+    wait_until_synced(timeout=5, key="offline-report")
     staff = staff_client()
     synced_db.stop()
 

@@ -12,7 +12,7 @@ from django.test import Client
 from portal.accounts import actions
 from portal.accounts.models import User
 from portal.accounts.tokens import mint_token
-from tests.portal_client import sign_up
+from tests.people import sign_up, wait_until_provisioned
 from tests.xmpp_client import can_log_in, eventually
 
 PASSWORD = "correct horse battery"
@@ -64,7 +64,7 @@ def _token_for(jid, expiry):
 def test_prosody_refuses_bad_tokens(xmpp_server, synced_db):
     sign_up("xavier")
     sign_up("yolanda")
-    eventually(lambda: can_log_in(xmpp_server, "xavier@localhost", PASSWORD))
+    wait_until_provisioned(xmpp_server, "xavier", timeout=5)
     good = mint_token("xavier@localhost")
     assert token_login(xmpp_server, "xavier", good)
     now = int(time.time())
@@ -85,7 +85,7 @@ def test_prosody_refuses_bad_tokens(xmpp_server, synced_db):
 @pytest.mark.django_db(transaction=True)
 def test_tokens_of_a_deactivated_user_are_refused(xmpp_server, synced_db):
     sign_up("zed")
-    eventually(lambda: can_log_in(xmpp_server, "zed@localhost", PASSWORD))
+    wait_until_provisioned(xmpp_server, "zed", timeout=5)
     token = mint_token("zed@localhost")
     actions.deactivate(User.objects.get(username="zed"))
     eventually(lambda: not token_login(xmpp_server, "zed", token), timeout=1.5)

@@ -10,7 +10,7 @@ from django.test import Client
 from portal.accounts import actions
 from portal.accounts.models import User
 from portal.outbox.models import OutboxEntry
-from tests.portal_client import sign_up
+from tests.people import sign_up
 from tests.xmpp_client import LoginRefused, can_log_in, connect, eventually, logged_in
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -10,15 +10,9 @@ from portal.audit.actions import record
 from portal.audit.models import AuditEntry
 from portal.rooms import actions
 from portal.rooms.models import Affiliation, Room
+from tests.people import account, browser_of, signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-def person(username, **extra) -> tuple[User, Client]:
-    user = User.objects.create_user(username, f"{username}@example.org", "pw-long-enough", **extra)
-    client = Client()
-    client.force_login(user)
-    return user, client
 
 
 def rows(response) -> str:
@@ -33,17 +27,17 @@ def moderated_rooms():
         ("cafe", "olive", "troll", "milo"),
         ("pub", "pavel", "spammer", "nina"),
     ):
-        owner, _client = person(owner_name)
+        owner = account(owner_name)
         room = actions.create_room(owner, Room(slug=slug, name=slug.title()))
         for name, kind in ((banned, Affiliation.Kind.OUTCAST), (member_name, "member")):
-            user = User.objects.filter(username=name).first() or person(name)[0]
+            user = User.objects.filter(username=name).first() or account(name)
             actions.set_affiliation(room, owner, user, kind, reason=f"{name} in {slug}")
         owners[slug] = owner
     return owners
 
 
 def test_staff_read_every_entry_and_filter_them(moderated_rooms):
-    _staff, staff = person("stella", is_staff=True)
+    staff = signed_in("stella", is_staff=True)
     everything = staff.get("/audit/")
     assert everything.status_code == 200
     assert 'href="/audit/"' in staff.get("/rooms/").content.decode()  # in the staff's menu
@@ -66,7 +60,7 @@ def test_staff_read_every_entry_and_filter_them(moderated_rooms):
 
 
 def test_the_log_is_paginated_keeping_its_filters():
-    _staff, staff = person("sam", is_staff=True)
+    staff = signed_in("sam", is_staff=True)
     with transaction.atomic():
         for number in range(120):
             record(None, "room.kick", f"guest{number}", room_slug="hall")
@@ -92,7 +86,7 @@ def test_room_owners_read_only_their_rooms_entries(moderated_rooms):
 def test_members_strangers_and_visitors_read_no_entries(moderated_rooms):
     milo = Client()
     milo.force_login(User.objects.get(username="milo"))  # a member of cafe
-    _stranger, stranger = person("sid")
+    stranger = signed_in("sid")
     assert milo.get("/rooms/cafe/audit/").status_code == 403
     assert milo.get("/audit/").status_code == 403
     assert 'href="/audit/"' not in milo.get("/rooms/").content.decode()
@@ -107,6 +101,7 @@ def test_members_strangers_and_visitors_read_no_entries(moderated_rooms):
 
 def test_a_new_room_with_an_old_address_does_not_inherit_its_log(moderated_rooms):
     actions.delete_room(Room.objects.get(slug="cafe"))
-    newcomer, client = person("nora")
+    newcomer = account("nora")
+    client = browser_of(newcomer)
     actions.create_room(newcomer, Room(slug="cafe", name="New cafe"))
     assert "No entries." in rows(client.get("/rooms/cafe/audit/"))

@@ -17,7 +17,7 @@ from django.urls.exceptions import Resolver404
 
 from portal.accounts.models import User
 from portal.rooms.models import Room
-from tests.portal_client import sign_up
+from tests.people import sign_up
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLE_VALUES = ("lounge", "1", "accounts", "user", "alice", "a" * 40 + ".jpg")

@@ -13,15 +13,9 @@ from portal.accounts.models import User
 from portal.audit.models import AuditEntry
 from portal.invites.models import Invite
 from portal.rooms.models import Affiliation, Room
+from tests.people import post_signup, signed_in, wait_until_provisioned
 
 PASSWORD = "correct horse battery"
-
-
-def person(username, *, staff=False) -> Client:
-    user = User.objects.create_user(username, f"{username}@example.org", PASSWORD, is_staff=staff)
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def create_invite(client, **fields) -> Invite:
@@ -34,25 +28,12 @@ def create_invite(client, **fields) -> Invite:
 def signup_with(invite_path, username, client=None):
     client = client or Client()
     landing = client.get(invite_path)
-    response = client.post(
-        "/accounts/signup/",
-        {
-            "username": username,
-            "email": f"{username}@example.org",
-            "password1": PASSWORD,
-            "password2": PASSWORD,
-        },
-    )
-    return landing, response
-
-
-def plain_signup(username):
-    return signup_with("/", username)[1]
+    return landing, post_signup(username, PASSWORD, client=client)
 
 
 @pytest.mark.django_db
 def test_staff_create_an_invite_shown_as_a_link_and_an_inline_qr_code():
-    staff = person("boss", staff=True)
+    staff = signed_in("boss", is_staff=True)
     invite = create_invite(staff, note="for Ann", days=3, max_uses=5)
     assert (invite.max_uses, invite.uses, invite.note) == (5, 0, "for Ann")
     assert timedelta(days=3) - (invite.expires_at - timezone.now()) < timedelta(minutes=1)
@@ -70,7 +51,7 @@ def test_staff_create_an_invite_shown_as_a_link_and_an_inline_qr_code():
 
 @pytest.mark.django_db
 def test_bad_invite_settings_are_refused_with_a_clear_error():
-    staff = person("boss", staff=True)
+    staff = signed_in("boss", is_staff=True)
     response = staff.post("/invites/", {"days": 0, "max_uses": 100000})
     assert response.status_code == 400
     assert set(response.context["form"].errors) == {"days", "max_uses"}
@@ -79,7 +60,7 @@ def test_bad_invite_settings_are_refused_with_a_clear_error():
 
 @pytest.mark.django_db
 def test_members_create_invites_only_when_allowed_and_only_to_rooms_they_run(settings):
-    member = person("plain")
+    member = signed_in("plain")
     assert member.get("/invites/").status_code == 403
     assert member.post("/invites/", {"days": 1, "max_uses": 1}).status_code == 403
     assert "/invites/" not in member.get("/").content.decode()
@@ -97,9 +78,9 @@ def test_members_create_invites_only_when_allowed_and_only_to_rooms_they_run(set
 
 @pytest.mark.django_db
 def test_people_see_only_their_own_invites_and_cannot_revoke_others():
-    staff = person("boss", staff=True)
+    staff = signed_in("boss", is_staff=True)
     invite = create_invite(staff)
-    stranger = person("stranger")
+    stranger = signed_in("stranger")
     assert stranger.get(f"/invites/{invite.pk}/").status_code == 404
     assert stranger.post(f"/invites/{invite.pk}/revoke/").status_code == 404
     assert Client().post(f"/invites/{invite.pk}/revoke/").status_code == 302  # to login
@@ -115,11 +96,11 @@ def test_people_see_only_their_own_invites_and_cannot_revoke_others():
 def test_signup_by_invitation_only_needs_a_usable_invite(settings):
     settings.SIGNUP_MODE = "invite"
     assert "/accounts/signup/" not in Client().get("/").content.decode()
-    closed = plain_signup("walkin")
+    closed = post_signup("walkin")
     assert closed.status_code == 200 and "closed" in closed.content.decode().lower()
     assert not User.objects.filter(username="walkin").exists()
 
-    invite = create_invite(person("boss", staff=True), max_uses=2)
+    invite = create_invite(signed_in("boss", is_staff=True), max_uses=2)
     landing, response = signup_with(invite.path, "invited")
     assert landing.status_code == 200 and "Create your account" in landing.content.decode()
     assert response.status_code == 302
@@ -133,7 +114,7 @@ def test_signup_by_invitation_only_needs_a_usable_invite(settings):
 @pytest.mark.django_db
 def test_closed_signup_refuses_everyone_invites_included(settings):
     settings.SIGNUP_MODE = "closed"
-    invite = create_invite(person("boss", staff=True))
+    invite = create_invite(signed_in("boss", is_staff=True))
     landing, response = signup_with(invite.path, "latecomer")
     assert landing.status_code == 410 and "Sign-up is closed" in landing.content.decode()
     assert "closed" in response.content.decode().lower()
@@ -152,7 +133,7 @@ def test_closed_signup_refuses_everyone_invites_included(settings):
 )
 def test_unusable_invites_give_a_clear_error_and_no_account(settings, state, message):
     settings.SIGNUP_MODE = "invite"
-    staff = person("boss", staff=True)
+    staff = signed_in("boss", is_staff=True)
     invite = create_invite(staff)
     path = invite.path
     if state == "expired":
@@ -173,7 +154,7 @@ def test_unusable_invites_give_a_clear_error_and_no_account(settings, state, mes
 @pytest.mark.django_db
 def test_an_invite_that_expires_while_the_form_is_filled_in_stops_the_signup(settings):
     settings.SIGNUP_MODE = "open"
-    invite = create_invite(person("boss", staff=True))
+    invite = create_invite(signed_in("boss", is_staff=True))
     client = Client()
     client.get(invite.path)
     Invite.objects.filter(pk=invite.pk).update(expires_at=timezone.now() - timedelta(1))
@@ -187,7 +168,7 @@ def test_an_invite_that_expires_while_the_form_is_filled_in_stops_the_signup(set
 @pytest.mark.django_db(transaction=True)
 def test_two_people_using_the_last_use_at_once_get_one_account(settings):
     settings.SIGNUP_MODE = "invite"
-    invite = create_invite(person("boss", staff=True), max_uses=1)
+    invite = create_invite(signed_in("boss", is_staff=True), max_uses=1)
     clients = {name: Client() for name in ("racer-a", "racer-b")}
     for client in clients.values():
         assert client.get(invite.path).status_code == 200
@@ -215,9 +196,10 @@ def test_two_people_using_the_last_use_at_once_get_one_account(settings):
 def test_an_invite_makes_the_new_person_a_member_of_its_rooms_in_prosody_too(
     xmpp_server, synced_db
 ):
-    from tests.rooms_helpers import join, member, new_room, run_as
+    from tests.people import member
+    from tests.rooms_helpers import join, new_room, run_as
     from tests.test_rooms import affiliations_in_prosody
-    from tests.xmpp_client import can_log_in, eventually
+    from tests.xmpp_client import eventually
 
     owner = member(xmpp_server, "hostess")
     new_room(owner, "backroom", visibility="private", password=None)
@@ -228,7 +210,7 @@ def test_an_invite_makes_the_new_person_a_member_of_its_rooms_in_prosody_too(
     _, response = signup_with(invite.path, "newcomer")
     assert response.status_code == 302
     assert Affiliation.objects.get(room=backroom, user__username="newcomer").kind == "member"
-    eventually(lambda: can_log_in(xmpp_server, "newcomer@localhost", PASSWORD), timeout=5)
+    wait_until_provisioned(xmpp_server, "newcomer", timeout=5)
     eventually(
         lambda: (
             affiliations_in_prosody(xmpp_server, "hostess", "backroom").get("newcomer@localhost")

@@ -2,7 +2,7 @@
 
 from portal.outbox.models import OutboxEntry
 from portal.profiles.models import Profile
-from tests.portal_client import sign_up
+from tests.people import sign_up
 
 
 def test_admin_clears_a_profile_and_queues_its_publication(db, admin_client):

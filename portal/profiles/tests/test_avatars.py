@@ -13,7 +13,7 @@ from PIL import ExifTags, Image
 from portal.outbox.models import OutboxEntry
 from portal.profiles import avatars
 from portal.profiles.models import Profile
-from tests.portal_client import sign_up
+from tests.people import sign_up
 
 
 def picture(fmt="PNG", size=(300, 200), color="red", **save_options) -> bytes:

@@ -10,7 +10,7 @@ from portal.accounts import actions as account_actions
 from portal.accounts.models import User
 from portal.outbox.models import OutboxEntry
 from portal.profiles.models import Profile
-from tests.portal_client import sign_up
+from tests.people import sign_up
 
 SCRIPT = '<script>alert("x")</script>'
 

@@ -9,7 +9,8 @@ import pytest
 from portal.accounts.models import User
 from portal.rooms import actions
 from portal.rooms.models import Affiliation, RemoteAffiliation, Room
-from portal.rooms.tests.test_views import add, browser, create
+from portal.rooms.tests.test_views import add, create
+from tests.people import signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -54,10 +55,10 @@ CHANGES = ["owner", "admin", "member", "outcast", "none"]
 @pytest.fixture
 def club():
     """A room with someone of each affiliation, here and on another server."""
-    viewers = {"alice": browser("alice")}
+    viewers = {"alice": signed_in("alice")}
     create(viewers["alice"], "club")
     for username, kind in LOCAL.items():
-        viewers[username] = browser(username)
+        viewers[username] = signed_in(username)
         add(viewers["alice"], "club", username, kind)
     for jid, kind in REMOTE.items():
         add(viewers["alice"], "club", jid, kind)
@@ -152,7 +153,7 @@ def test_members_are_not_offered_the_page_and_their_changes_are_refused(club):
 
 
 def test_the_last_owner_is_offered_stepping_down_and_told_why_it_is_refused():
-    alice = browser("alice")
+    alice = signed_in("alice")
     create(alice, "solo")
     rows = offered(alice.get("/rooms/solo/members/").content.decode())
     assert rows["alice"] == OFFERED_TO_OWNERS["owner"]

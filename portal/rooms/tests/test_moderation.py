@@ -9,16 +9,17 @@ import pytest
 from portal.audit.models import AuditEntry
 from portal.outbox.models import OutboxEntry
 from portal.rooms.models import RoleChange, Room
-from portal.rooms.tests.test_views import add, browser, create
+from portal.rooms.tests.test_views import add, create
+from tests.people import signed_in
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def lounge():
-    owner = browser("olga")
-    plain = browser("pete")
-    browser("troll")
+    owner = signed_in("olga")
+    plain = signed_in("pete")
+    signed_in("troll")
     room = create(owner, "lounge")
     add(owner, "lounge", "pete", "member")
     Room.objects.filter(pk=room.pk).update(

@@ -8,14 +8,15 @@ from django.test import Client
 from portal.outbox.models import OutboxEntry
 from portal.outbox.payloads import RoomState
 from portal.rooms.models import Affiliation, RemoteAffiliation
-from portal.rooms.tests.test_views import add, browser, create
+from portal.rooms.tests.test_views import add, create
 from portal.rooms.xmpp_state import desired_room
+from tests.people import signed_in
 
 pytestmark = pytest.mark.django_db
 
 
 def test_owner_adds_someone_of_another_server_by_address():
-    alice = browser("alice")
+    alice = signed_in("alice")
     create(alice, "hideout", visibility="private")
     response = add(alice, "hideout", " Zoe@Other.Example ", "member")
     assert response.status_code == 302
@@ -27,7 +28,7 @@ def test_owner_adds_someone_of_another_server_by_address():
 
 
 def test_room_pages_show_remote_members_by_address_without_a_profile_link():
-    alice = browser("alice")
+    alice = signed_in("alice")
     create(alice, "garden")
     add(alice, "garden", "zoe@other.example", "member")
     html = Client().get("/rooms/garden/").content.decode()
@@ -38,7 +39,7 @@ def test_room_pages_show_remote_members_by_address_without_a_profile_link():
 
 
 def test_removed_remote_member_is_cleared_in_prosody_and_gone_from_the_pages():
-    alice = browser("alice")
+    alice = signed_in("alice")
     create(alice, "hideout", visibility="private")
     add(alice, "hideout", "zoe@other.example", "member")
     assert add(alice, "hideout", "zoe@other.example", "none").status_code == 302
@@ -49,7 +50,7 @@ def test_removed_remote_member_is_cleared_in_prosody_and_gone_from_the_pages():
 
 
 def test_address_on_our_own_domain_is_the_local_user():
-    alice, _bob = browser("alice"), browser("bob")
+    alice, _bob = signed_in("alice"), signed_in("bob")
     create(alice, "club")
     assert add(alice, "club", "bob@localhost", "member").status_code == 302
     assert Affiliation.objects.filter(user__username="bob", kind="member").exists()
@@ -58,7 +59,7 @@ def test_address_on_our_own_domain_is_the_local_user():
 
 @pytest.mark.parametrize("address", ["zoe@", "zoe@other", "zoe@other.example/phone", "a b@x.org"])
 def test_malformed_address_is_a_form_error(address):
-    alice = browser("alice")
+    alice = signed_in("alice")
     create(alice, "club")
     response = add(alice, "club", address, "member")
     assert response.status_code == 400
@@ -67,7 +68,7 @@ def test_malformed_address_is_a_form_error(address):
 
 
 def test_admins_cannot_make_a_remote_person_owner():
-    alice, bob = browser("alice"), browser("bob")
+    alice, bob = signed_in("alice"), signed_in("bob")
     create(alice, "club")
     add(alice, "club", "bob", "admin")
     response = add(bob, "club", "zoe@other.example", "owner")

@@ -7,6 +7,7 @@ from django.test import Client
 from portal.accounts.models import User
 from portal.outbox.models import OutboxEntry
 from portal.rooms.models import Affiliation, Room
+from tests.people import signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -18,13 +19,6 @@ ROOM = {
     "persistent": "on",
     "history": "on",
 }
-
-
-def browser(username, **extra) -> Client:
-    user = User.objects.create_user(username, f"{username}@example.org", "pw-long-enough", **extra)
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def create(client, slug, **fields):
@@ -40,7 +34,7 @@ def add(client, slug, username, affiliation):
 
 
 def test_creator_becomes_owner_and_prosody_is_told_in_the_same_transaction():
-    alice = browser("alice")
+    alice = signed_in("alice")
     room = create(alice, "garden", name="Garden")
     assert list(room.affiliations.values_list("user__username", "kind")) == [("alice", "owner")]
     assert OutboxEntry.objects.filter(topic="room", key="garden").count() == 1
@@ -59,7 +53,7 @@ def test_creator_becomes_owner_and_prosody_is_told_in_the_same_transaction():
     ],
 )
 def test_bad_addresses_get_clear_form_errors(slug, message):
-    alice = browser("alice")
+    alice = signed_in("alice")
     create(alice, "taken")
     response = alice.post("/rooms/new/", {**ROOM, "slug": slug})
     assert response.status_code == 200
@@ -69,7 +63,7 @@ def test_bad_addresses_get_clear_form_errors(slug, message):
 
 
 def test_script_in_name_and_description_is_shown_escaped():
-    alice = browser("alice")
+    alice = signed_in("alice")
     script = "<script>alert(1)</script>"
     create(alice, "xss", name=script, description=script)
     for url in ("/rooms/", "/rooms/xss/", "/rooms/xss/edit/"):
@@ -79,7 +73,7 @@ def test_script_in_name_and_description_is_shown_escaped():
 
 
 def test_password_is_for_public_rooms_only():
-    alice = browser("alice")
+    alice = signed_in("alice")
     response = alice.post(
         "/rooms/new/", {**ROOM, "slug": "closed", "visibility": "private", "password": "pw"}
     )
@@ -88,7 +82,7 @@ def test_password_is_for_public_rooms_only():
 
 
 def test_private_room_is_404_to_non_members_everywhere():
-    alice, mallory = browser("alice"), browser("mallory")
+    alice, mallory = signed_in("alice"), signed_in("mallory")
     create(alice, "hideout", name="Hideout", visibility="private")
     for url in ("/rooms/hideout/", "/rooms/hideout/edit/", "/rooms/hideout/delete/"):
         assert mallory.get(url).status_code == 404, url
@@ -106,7 +100,7 @@ def test_private_room_is_404_to_non_members_everywhere():
 
 
 def test_room_list_shows_public_rooms_and_searches():
-    alice = browser("alice")
+    alice = signed_in("alice")
     create(alice, "cats", name="Cat pictures", description="meow")
     create(alice, "dogs", name="Dog pictures")
     html = Client().get("/rooms/").content.decode()
@@ -116,7 +110,7 @@ def test_room_list_shows_public_rooms_and_searches():
 
 
 def test_only_owners_delete_and_only_owners_and_admins_edit():
-    alice, bob, carol = browser("alice"), browser("bob"), browser("carol")
+    alice, bob, carol = signed_in("alice"), signed_in("bob"), signed_in("carol")
     create(alice, "club")
     add(alice, "club", "bob", "admin")
     add(alice, "club", "carol", "member")
@@ -130,11 +124,11 @@ def test_only_owners_delete_and_only_owners_and_admins_edit():
     )
     assert response.status_code == 302
     assert Room.objects.get(slug="club").name == "Renamed"
-    assert browser("dave").get("/rooms/club/edit/").status_code == 403
+    assert signed_in("dave").get("/rooms/club/edit/").status_code == 403
 
 
 def test_delete_needs_the_typed_confirmation():
-    alice = browser("alice")
+    alice = signed_in("alice")
     create(alice, "precious")
     assert alice.get("/rooms/precious/delete/").status_code == 200
     assert alice.post("/rooms/precious/delete/", {"confirm": "nope"}).status_code == 200
@@ -145,9 +139,9 @@ def test_delete_needs_the_typed_confirmation():
 
 
 def test_admins_manage_members_but_not_owners_or_admins():
-    alice, bob = browser("alice"), browser("bob")
-    browser("carol")
-    browser("dave")
+    alice, bob = signed_in("alice"), signed_in("bob")
+    signed_in("carol")
+    signed_in("dave")
     create(alice, "club")
     add(alice, "club", "bob", "admin")
     assert add(bob, "club", "carol", "member").status_code == 302
@@ -158,14 +152,14 @@ def test_admins_manage_members_but_not_owners_or_admins():
     assert "Only owners can grant owner or admin." in response.content.decode()
     response = add(bob, "club", "alice", "outcast")
     assert "Only owners can change owners and admins." in response.content.decode()
-    assert add(browser("erin"), "club", "carol", "none").status_code == 403
+    assert add(signed_in("erin"), "club", "carol", "none").status_code == 403
     kinds = dict(Affiliation.objects.values_list("user__username", "kind"))
     assert kinds == {"alice": "owner", "bob": "admin", "carol": "member"}
 
 
 def test_owners_promote_and_the_last_owner_stays():
-    alice = browser("alice")
-    browser("bob")
+    alice = signed_in("alice")
+    signed_in("bob")
     create(alice, "club")
     response = add(alice, "club", "alice", "member")
     assert "A room needs at least one owner." in response.content.decode()
@@ -177,7 +171,7 @@ def test_owners_promote_and_the_last_owner_stays():
 
 
 def test_unknown_username_is_a_form_error():
-    alice = browser("alice")
+    alice = signed_in("alice")
     create(alice, "club")
     response = add(alice, "club", "nobody", "member")
     assert response.status_code == 400
@@ -191,9 +185,9 @@ def test_anonymous_visitors_must_log_in_to_create():
 
 
 def test_staff_see_every_room_in_admin_and_destroy_through_the_outbox():
-    alice = browser("alice")
+    alice = signed_in("alice")
     create(alice, "hideout", name="Hideout", visibility="private")
-    staff = browser("root", is_staff=True, is_superuser=True)
+    staff = signed_in("root", is_staff=True, is_superuser=True)
     html = staff.get("/admin/rooms/room/?q=hide").content.decode()
     assert "hideout" in html and "pending" in html
     assert staff.get(f"/admin/rooms/room/{Room.objects.get().pk}/change/").status_code == 200
@@ -211,8 +205,8 @@ def test_nav_links_to_rooms():
 
 
 def test_room_page_links_to_the_chat_and_lists_members():
-    alice = browser("alice")
-    browser("bob")
+    alice = signed_in("alice")
+    signed_in("bob")
     create(alice, "garden", name="Garden")
     add(alice, "garden", "bob", "member")
     html = Client().get("/rooms/garden/").content.decode()
@@ -221,11 +215,11 @@ def test_room_page_links_to_the_chat_and_lists_members():
 
 
 def test_staff_change_owners_and_ban_in_admin():
-    alice = browser("alice")
+    alice = signed_in("alice")
     bob = User.objects.create_user("bob", "bob@example.org", "pw-long-enough")
     room = create(alice, "club", name="Club")
     owner = room.affiliations.get()
-    staff = browser("root", is_staff=True, is_superuser=True)
+    staff = signed_in("root", is_staff=True, is_superuser=True)
     response = staff.post(
         f"/admin/rooms/room/{room.pk}/change/",
         {
@@ -260,7 +254,7 @@ def test_open_chat_link_of_a_dotted_address_lands_in_that_room():
     import json
     import re
 
-    alice = browser("alice")
+    alice = signed_in("alice")
     create(alice, "team.chat", name="Team")
     link = re.search(
         r'href="(/chat/\?room=[^"]+)"', alice.get("/rooms/team.chat/").content.decode()
@@ -275,7 +269,7 @@ def test_open_chat_link_of_a_dotted_address_lands_in_that_room():
 
 def test_room_list_is_paginated_and_lists_private_rooms_once_for_their_members():
     Room.objects.bulk_create(Room(slug=f"room-{n:03d}", name=f"Room {n:03d}") for n in range(60))
-    carol = browser("carol")
+    carol = signed_in("carol")
     secret = create(carol, "secret", visibility="private", name="Secret room")
     Affiliation.objects.create(room=secret, user=User.objects.create_user("dave"), kind="member")
     first = carol.get("/rooms/")

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from portal.webchat.converse_settings import nickname
-from tests.portal_client import sign_up
+from tests.people import sign_up
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from portal.webchat import converse_dist
 from portal.webchat.finders import ConverseFinder
-from tests.portal_client import sign_up
+from tests.people import sign_up
 
 CONVERSE = f"/static/converse/{converse_dist.version()}"
 

@@ -1,34 +1,7 @@
-"""A Prosody of a test's own, with accounts written straight into its storage.
+"""What a network can do to a client that a client cannot: go silent."""
 
-For tests of limits and timeouts that need settings of their own (short
-timeouts, low caps) and no bridge: accounts are written the way the portal
-derives them, as mod_chatboard_accounts would store them.
-"""
-
-import asyncio
 import socket
 import threading
-from contextlib import contextmanager
-
-from bench.servers import write_accounts
-from portal.accounts.scram import derive_scram_sha1
-from stack.prosody import ProsodyServer
-from tests.fixtures import XmppServer, prosody_config
-
-PASSWORD = "correct horse battery"
-MUC = "conference.localhost"
-
-
-@contextmanager
-def own_prosody(runtime_dir, usernames, **overrides):
-    config = prosody_config(runtime_dir, **overrides)
-    credentials = derive_scram_sha1(PASSWORD, 4096, salt="test-salt")
-    write_accounts(config.data_path, config.domain, {name: credentials for name in usernames})
-    server = XmppServer(config, ProsodyServer(config).start())
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 class FreezableProxy:
@@ -69,11 +42,3 @@ class FreezableProxy:
         self.listener.close()
         for sock in self.sockets:
             sock.close()
-
-
-async def wait_for(predicate, timeout):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await asyncio.sleep(0.05)

@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from bench import direct, fanout, login_storm, portal_pages, reconcile, rooms, sync_latency
 from bench.stack import Workspace
-from tests.fixtures import database_url
+from stack.bridge_process import django_database_url
 
 
 class TestDatabaseWorkspace(Workspace):
@@ -17,7 +17,7 @@ class TestDatabaseWorkspace(Workspace):
 
     @property
     def database_url(self) -> str:
-        return database_url()
+        return django_database_url()
 
     def fresh_database(self) -> None:
         call_command("flush", interactive=False, verbosity=0)
