@@ -7,8 +7,9 @@ PY := $(VENV)/bin/python
 STACK := $(PY) -m stack
 DEB_PACKAGES := prosody prosody-modules lua-unbound lua-dbi-sqlite3 lua-dbi-postgresql openssl gettext
 DEB_TEST_PACKAGES := chromium chromium-driver lua-check caddy
-# The room fan-out's reference server (bench/ejabberd.py runs its own instance).
-DEB_BENCH_PACKAGES := ejabberd
+# The room fan-out's reference server (bench/ejabberd.py runs its own instance), and
+# callgrind for instruction counts (bench/callgrind.py).
+DEB_BENCH_PACKAGES := ejabberd valgrind
 
 .PHONY: run test lint format admin prepare bench deb-packages deb-test-packages deb-bench-packages python-deps \
 	node-deps messages clean

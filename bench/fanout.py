@@ -18,7 +18,9 @@ key once (login cost is the login storm's subject, not this one's).
 """
 
 import asyncio
+import os
 import re
+import signal
 import ssl
 import tempfile
 import time
@@ -200,6 +202,24 @@ class LuaProfile:
             self.client.close()
 
 
+async def lua_heap(config, pid: int, timeout: float = 10) -> tuple[float, float]:
+    """Prosody's Lua heap (MB) before and after a full collection: garbage not
+    yet collected against live data (bench/lua/mod_bench_memory.lua, on SIGUSR2).
+    The rest of the RSS is memory outside Lua: OpenSSL, the XML parser, malloc."""
+    os.kill(pid, signal.SIGUSR2)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        log = config.log_path.read_text(errors="replace") if config.log_path.exists() else ""
+        if found := LUA_HEAP.findall(log):
+            before, live = found[-1]
+            return round(int(before) / 1024, 1), round(int(live) / 1024, 1)
+        await asyncio.sleep(0.1)
+    raise TimeoutError("Prosody did not report its Lua heap")
+
+
+LUA_HEAP = re.compile(r"before full collection (\d+) kB, live (\d+) kB")
+
+
 def summarise_profile(text: str, units: int, unit: str, top: int = 25) -> dict:
     """The profiler's dump as the top functions by self and inclusive time, in µs
     per unit of work (a delivery, a join presence)."""
@@ -232,6 +252,7 @@ async def measure(
     profile: Profile,
     stream_management: bool = False,
     lua_profile: LuaProfile | None = None,
+    lua_memory: bool = False,
 ) -> dict:
     room = Room(config, count, stream_management, profile.join_timeout)
 
@@ -279,6 +300,8 @@ async def measure(
                 "prosody_us_per_delivery": round(prosody_cpu / max(report["deliveries"], 1) * 1e6),
             }
         result["prosody_rss_mb"] = round(process_rss_mb(pid), 1)
+        if lua_memory:
+            result["lua_heap_mb"], result["lua_live_mb"] = await lua_heap(config, pid)
         if lua_profile:
             result["lua_profile"] = lua_profile.phases
     finally:
@@ -297,21 +320,31 @@ def run_size(
 ) -> dict:
     """One room of `count` under one Prosody configuration. `lua_profile`: load
     the sampling profiler (bench/lua/mod_bench_profile.lua) and report where
-    the Lua time goes in the join and in each phase."""
+    the Lua time goes in the join and in each phase. The Lua heap is reported
+    next to the RSS (bench/lua/mod_bench_memory.lua)."""
     from portal.accounts.scram import derive_scram_sha1
 
     credentials = derive_scram_sha1(PASSWORD, 10000, salt=SALT)
     accounts = {f"occupant{i}": credentials for i in range(count)}
+    modules = [*prosody_settings.get("bench_modules", []), "bench_memory"]
     if lua_profile:
-        modules = prosody_settings.get("bench_modules", [])
-        prosody_settings = {**prosody_settings, "bench_modules": [*modules, "bench_profile"]}
+        modules.append("bench_profile")
+    prosody_settings = {**prosody_settings, "bench_modules": modules}
     with (
         tempfile.TemporaryDirectory() as tmp,
         prosody(Path(tmp), "x" * 48, accounts, **prosody_settings) as (config, server),
     ):
         profiler = LuaProfile(config, Path(tmp)) if lua_profile else None
         return asyncio.run(
-            measure(config, server.process.pid, count, profile, stream_management, profiler)
+            measure(
+                config,
+                server.process.pid,
+                count,
+                profile,
+                stream_management,
+                profiler,
+                lua_memory=True,
+            )
         )
 
 

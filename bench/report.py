@@ -16,7 +16,7 @@ def _size_rows(sizes: dict) -> list[list]:
     rows = []
     for n, r in sizes.items():
         if "error" in r:
-            rows.append([n, f"failed: {r['error']}", *[""] * 11])
+            rows.append([n, f"failed: {r['error']}", *[""] * 12])
             continue
         paced, closed, burst = r.get("paced", {}), r["closed_loop"], r["open_loop"]
         rows.append(
@@ -34,6 +34,7 @@ def _size_rows(sizes: dict) -> list[list]:
                 closed["prosody_cpu_s"],
                 closed["load_tool_cpu_s"],
                 r["prosody_rss_mb"],
+                r.get("lua_live_mb", ""),
             ]
         )
     return rows
@@ -53,6 +54,7 @@ SIZE_HEADER = [
     "server CPU s",
     "load tool CPU s",
     "server RSS MB",
+    "Lua live MB",
 ]
 
 

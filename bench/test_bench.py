@@ -5,7 +5,16 @@ effect is seen), against the real Prosody, bridge and portal it benchmarks."""
 import pytest
 from django.core.management import call_command
 
-from bench import direct, fanout, login_storm, portal_pages, reconcile, rooms, sync_latency
+from bench import (
+    callgrind,
+    direct,
+    fanout,
+    login_storm,
+    portal_pages,
+    reconcile,
+    rooms,
+    sync_latency,
+)
 from bench.stack import Workspace
 from stack.bridge_process import django_database_url
 
@@ -50,6 +59,8 @@ def test_room_fanout_delivers_every_message_to_every_occupant():
         assert report["deliveries"] == report["messages_sent"] * 6, phase
         assert report["lost"] == 0 and report["duplicates"] == 0, phase
         assert report["p99_ms"] is not None and report["prosody_cpu_s"] >= 0
+    # The Lua heap, live data after a full collection, within the process's RSS.
+    assert 0 < result["lua_live_mb"] <= result["lua_heap_mb"] < result["prosody_rss_mb"]
 
 
 def test_lua_profile_shows_where_prosody_spends_a_delivery():
@@ -130,3 +141,10 @@ def test_portal_pages_are_timed_with_many_people(workspace):
     assert result["people_search"]["requests"] == portal_pages.REQUESTS
     if rooms.installed():
         assert result["rooms_first_page"]["p95_ms"] > 0
+
+
+def test_callgrind_counts_prosodys_instructions_for_logins_and_joins():
+    result = callgrind.count_joins(3)
+    # Three logins (a TLS handshake and SCRAM each) and nine presences: millions.
+    assert result["instructions"] > 10_000_000
+    assert result["instructions_per_presence"] == round(result["instructions"] / 9)

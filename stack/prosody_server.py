@@ -3,6 +3,7 @@ ports with accounts of their own (the tests' and the benchmarks' servers)."""
 
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +12,8 @@ from stack.ports import free_port, release_port
 from stack.process import ManagedProcess, port_open
 from stack.prosody import ProsodyConfig
 
+# The launcher script itself, so that a wrapper can run it with the interpreter.
+PROSODY = shutil.which("prosody") or "prosody"
 PORT_FIELDS = ("c2s_port", "c2s_direct_tls_port", "s2s_port", "http_port", "component_port")
 # Prosody logs these and keeps running when a port it was given is taken.
 PORT_FAILURES = ("Failed to open server port", "Multiple services configured to listen")
@@ -19,8 +22,10 @@ PORT_FAILURES = ("Failed to open server port", "Multiple services configured to 
 class ProsodyServer:
     """One Prosody process running `config` in the foreground."""
 
-    def __init__(self, config: ProsodyConfig):
+    def __init__(self, config: ProsodyConfig, wrapper: tuple[str, ...] = ()):
+        """`wrapper`: a command Prosody's interpreter runs under (a profiler)."""
         self.config = config
+        self.wrapper = wrapper
         self.process: ManagedProcess | None = None
 
     @property
@@ -44,7 +49,7 @@ class ProsodyServer:
         path = self.config.write()
         self.process = ManagedProcess(
             "prosody",
-            ["prosody", "--config", path, "-F"],
+            [*self.wrapper, PROSODY, "--config", path, "-F"],
             log_path=self.config.runtime_dir / "prosody.out",
             env={**os.environ, "LANG": "C.UTF-8"},
             ready=[port_open(self.config.c2s_port), port_open(self.config.component_port)],
@@ -110,11 +115,14 @@ def throwaway_prosody(
     accounts: dict | None = None,
     config_class: type[ProsodyConfig] = ProsodyConfig,
     attempts: int = 3,
+    wrapper: tuple[str, ...] = (),
+    start_timeout: float = 15,
     **settings,
 ) -> Iterator[ProsodyServer]:
     """A Prosody of its own on reserved free ports, loopback only, logging to its
     file, with `accounts` (see write_accounts) in its storage; stopped and its
-    ports released on the way out. `settings`: other ProsodyConfig fields."""
+    ports released on the way out. `settings`: other ProsodyConfig fields;
+    `wrapper`: see ProsodyServer."""
     for attempt in range(attempts):
         ports = {name: free_port() for name in PORT_FIELDS}
         values = {
@@ -133,7 +141,7 @@ def throwaway_prosody(
         config = config_class(**values)
         config.log_path.unlink(missing_ok=True)  # only this attempt's messages
         write_accounts(config.data_path, config.domain, accounts or {})
-        server = ProsodyServer(config).start()
+        server = ProsodyServer(config, wrapper).start(start_timeout)
         failure = server.port_failure()
         if failure is None:
             break
