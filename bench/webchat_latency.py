@@ -11,30 +11,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from stack.environment import REPO_DIR
+from stack.chromium import CHROMIUM, CHROMIUM_ARGS
+from stack.environment import LISTENING_PORTS, REPO_DIR
 from stack.ports import free_port, release_port
 from stack.process import ManagedProcess, log_line
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "bench password 123"
-PORTS = (
-    "PORTAL_PORT",
-    "PROSODY_C2S_PORT",
-    "PROSODY_C2S_DIRECT_TLS_PORT",
-    "PROSODY_S2S_PORT",
-    "PROSODY_HTTP_PORT",
-    "PROSODY_COMPONENT_PORT",
-)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -55,7 +37,7 @@ class Stack:
     """`python -m stack run` on free ports with a throwaway runtime directory."""
 
     def __init__(self, runtime_dir: Path):
-        self.ports = {name: free_port() for name in PORTS}
+        self.ports = {name: free_port() for name in LISTENING_PORTS}
         self.env = {
             k: v
             for k, v in os.environ.items()

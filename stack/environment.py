@@ -24,6 +24,10 @@ DEFAULTS = {
     "PROSODY_COMPONENT_PORT": "5347",
 }
 
+# The settings of the ports `make run` listens on (a second stack on one machine
+# sets every one of them).
+LISTENING_PORTS = tuple(name for name in DEFAULTS if name.endswith("_PORT"))
+
 GENERATED_SECRETS = ("DJANGO_SECRET_KEY", "XMPP_TOKEN_SECRET", "BRIDGE_COMPONENT_SECRET")
 
 

@@ -14,19 +14,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from stack.chromium import CHROMIUM, CHROMIUM_ARGS
 from stack.environment import REPO_DIR
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS_DIR = REPO_DIR / "test-artifacts"
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from stack.environment import REPO_DIR
+from stack.environment import LISTENING_PORTS, REPO_DIR
 from stack.ports import free_port
 from stack.process import ManagedProcess, log_line
 from tests.xmpp_client import can_log_in, eventually
@@ -42,17 +42,7 @@ def processes_mentioning(marker: str) -> list[int]:
 
 def test_make_run_starts_a_usable_stack_and_ctrl_c_leaves_nothing(tmp_path):
     runtime_dir = tmp_path / "var"
-    ports = {
-        name: free_port()
-        for name in (
-            "PORTAL_PORT",
-            "PROSODY_C2S_PORT",
-            "PROSODY_C2S_DIRECT_TLS_PORT",
-            "PROSODY_S2S_PORT",
-            "PROSODY_HTTP_PORT",
-            "PROSODY_COMPONENT_PORT",
-        )
-    }
+    ports = {name: free_port() for name in LISTENING_PORTS}
     env = {
         key: value
         for key, value in os.environ.items()
