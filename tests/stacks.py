@@ -83,41 +83,23 @@ class Network:
         return ProsodyConfig(**{**values, **settings})
 
 
-class XmppServer:
-    """A Prosody of its own, reached by tests' XMPP clients (tests.xmpp_client)."""
+class XmppServer(ProsodyServer):
+    """A Prosody of the network, trusted by tests' XMPP clients (tests.xmpp_client)
+    through the network's test CA."""
 
     def __init__(self, network: Network, config: ProsodyConfig):
+        super().__init__(config)
         self.network = network
-        self.config = config
-        self.server = ProsodyServer(config)
-
-    @property
-    def domain(self) -> str:
-        return self.config.domain
-
-    @property
-    def c2s_port(self) -> int:
-        return self.config.c2s_port
 
     @property
     def ca_file(self) -> Path:
         return self.network.ca.cert
 
-    def start(self) -> None:
-        self.server.start()
-
-    def stop(self) -> None:
-        self.server.stop()
-
     def reconfigure(self, **changes) -> None:
         """Restart Prosody with other settings (as an operator editing .env would)."""
-        self.server.stop()
+        self.stop()
         self.config = dataclasses.replace(self.config, **changes)
-        self.server = ProsodyServer(self.config)
-        self.server.start()
-
-    def log_text(self) -> str:
-        return self.server.log_text()
+        self.start()
 
 
 class PlainXmppServer(XmppServer):
