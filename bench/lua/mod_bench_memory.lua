@@ -10,11 +10,28 @@ local interval = module:get_option_number("bench_memory_interval", 0);
 
 local function kb(count) return math.floor(count); end
 
+-- Output queued for clients that have not read it yet: what a connection's
+-- write buffer holds (server_epoll keeps a string or a list of strings).
+local function queued_output()
+	local bytes, sessions = 0, 0;
+	for _, session in pairs(prosody.full_sessions) do
+		local buffer = session.conn and session.conn.writebuffer;
+		if type(buffer) == "string" then
+			bytes, sessions = bytes + #buffer, sessions + 1;
+		elseif type(buffer) == "table" and buffer[1] then
+			for _, chunk in ipairs(buffer) do bytes = bytes + #chunk; end
+			sessions = sessions + 1;
+		end
+	end
+	return bytes, sessions;
+end
+
 module:hook_global("signal/SIGUSR2", function()
 	local before = collectgarbage("count");
 	collectgarbage("collect");
-	module:log("info", "lua heap before full collection %d kB, live %d kB",
-		kb(before), kb(collectgarbage("count")));
+	local queued, sessions = queued_output();
+	module:log("info", "lua heap before full collection %d kB, live %d kB, queued output %d kB in %d sessions",
+		kb(before), kb(collectgarbage("count")), kb(queued / 1024), sessions);
 end);
 
 if interval > 0 then
