@@ -47,7 +47,7 @@ class Sizes:
             "gc_incremental_200_200",
             "stock_groupchat_delivery",
             "stream_management",
-            "buffered_writes",
+            "opportunistic_writes",
             "no_muc_archive",
             "production_c2s_rate",
         ]
