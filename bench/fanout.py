@@ -428,6 +428,9 @@ CONFIGURATIONS = {
         "tcp_backlog = 1024; opportunistic_writes = true; nagle = false"
     ),
     "read_size_64k": network_settings("tcp_backlog = 1024; read_size = 65536"),
+    # Room output waits for the event loop however much of it a connection holds
+    # (mod_chatboard_groupchat_delivery otherwise writes it out at 32 stanzas).
+    "no_early_flush": {"flush_after_stanzas": 10**9},
 }
 
 

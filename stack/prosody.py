@@ -97,6 +97,9 @@ class ProsodyConfig:
     # Silence before a client is pinged; as long again without a sign of life and
     # its connection is closed (then stream management's hibernation).
     idle_timeout: int = 60
+    # Unsent room stanzas a connection may hold before they are written out at
+    # once (mod_chatboard_groupchat_delivery).
+    flush_after_stanzas: int = 32
     connection_burst: int = 20
     connection_period: int = 60
     muc_message_rate: float = 2
@@ -226,6 +229,7 @@ class ProsodyConfig:
             "c2s_rate": self.c2s_rate,
             "c2s_stanza_size_limit": self.c2s_stanza_size_limit,
             "idle_timeout": self.idle_timeout,
+            "flush_after_stanzas": self.flush_after_stanzas,
             "connection_burst": self.connection_burst,
             "connection_period": self.connection_period,
             "muc_message_rate": self.muc_message_rate,

@@ -13,7 +13,8 @@ from stack.process import ManagedProcess, port_open
 from stack.prosody import ProsodyConfig
 
 # The launcher script itself, so that a wrapper can run it with the interpreter.
-PROSODY = shutil.which("prosody") or "prosody"
+# CHATBOARD_PROSODY names another one (the bench compares Prosody 13.0 this way).
+PROSODY = os.environ.get("CHATBOARD_PROSODY") or shutil.which("prosody") or "prosody"
 PORT_FIELDS = ("c2s_port", "c2s_direct_tls_port", "s2s_port", "http_port", "component_port")
 # Prosody logs these and keeps running when a port it was given is taken.
 PORT_FAILURES = ("Failed to open server port", "Multiple services configured to listen")
@@ -22,10 +23,14 @@ PORT_FAILURES = ("Failed to open server port", "Multiple services configured to 
 class ProsodyServer:
     """One Prosody process running `config` in the foreground."""
 
-    def __init__(self, config: ProsodyConfig, wrapper: tuple[str, ...] = ()):
-        """`wrapper`: a command Prosody's interpreter runs under (a profiler)."""
+    def __init__(
+        self, config: ProsodyConfig, wrapper: tuple[str, ...] = (), launcher: str | None = None
+    ):
+        """`wrapper`: a command Prosody's interpreter runs under (a profiler);
+        `launcher`: another Prosody's launcher script than PROSODY."""
         self.config = config
         self.wrapper = wrapper
+        self.launcher = launcher or PROSODY
         self.process: ManagedProcess | None = None
 
     @property
@@ -49,7 +54,7 @@ class ProsodyServer:
         path = self.config.write()
         self.process = ManagedProcess(
             "prosody",
-            [*self.wrapper, PROSODY, "--config", path, "-F"],
+            [*self.wrapper, self.launcher, "--config", path, "-F"],
             log_path=self.config.runtime_dir / "prosody.out",
             env={**os.environ, "LANG": "C.UTF-8"},
             ready=[port_open(self.config.c2s_port), port_open(self.config.component_port)],
@@ -116,13 +121,14 @@ def throwaway_prosody(
     config_class: type[ProsodyConfig] = ProsodyConfig,
     attempts: int = 3,
     wrapper: tuple[str, ...] = (),
+    launcher: str | None = None,
     start_timeout: float = 15,
     **settings,
 ) -> Iterator[ProsodyServer]:
     """A Prosody of its own on reserved free ports, loopback only, logging to its
     file, with `accounts` (see write_accounts) in its storage; stopped and its
     ports released on the way out. `settings`: other ProsodyConfig fields;
-    `wrapper`: see ProsodyServer."""
+    `wrapper`, `launcher`: see ProsodyServer."""
     for attempt in range(attempts):
         ports = {name: free_port() for name in PORT_FIELDS}
         values = {
@@ -141,7 +147,7 @@ def throwaway_prosody(
         config = config_class(**values)
         config.log_path.unlink(missing_ok=True)  # only this attempt's messages
         write_accounts(config.data_path, config.domain, accounts or {})
-        server = ProsodyServer(config, wrapper).start(start_timeout)
+        server = ProsodyServer(config, wrapper, launcher).start(start_timeout)
         failure = server.port_failure()
         if failure is None:
             break

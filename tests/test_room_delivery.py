@@ -86,3 +86,38 @@ def test_every_session_of_an_occupant_sees_others_join_and_leave(tmp_path):
 
     with own_prosody(tmp_path, ["alice", "bob"]) as server:
         asyncio.run(scenario(server))
+
+
+def test_room_output_written_out_early_arrives_whole_and_in_order(tmp_path):
+    """A connection holding `flush_after_stanzas` unsent room stanzas is written
+    out at once; with a bound of 2 nearly every copy of a burst takes that path,
+    and every occupant must still get every message, once, in the order sent."""
+    burst = [f"burst {number}" for number in range(150)]
+
+    async def scenario(server):
+        async with AsyncExitStack() as stack:
+            clients = [
+                await stack.enter_async_context(logged_in(server, f"{name}@localhost", PASSWORD))
+                for name in ("alice", "bob", "carol")
+            ]
+            received = {client.boundjid.user: [] for client in clients}
+            for client in clients:
+                await client.plugin["xep_0045"].join_muc_wait(
+                    ROOM, client.boundjid.user, maxstanzas=0
+                )
+                client.add_event_handler(
+                    "groupchat_message",
+                    lambda m, seen=received[client.boundjid.user]: seen.append(m["body"]),
+                )
+            alice = clients[0]
+            for body in burst:
+                alice.send_message(mto=ROOM, mbody=body, mtype="groupchat")
+            for seen in received.values():
+                await wait_for(lambda seen=seen: len(seen) >= len(burst), 15)
+            await asyncio.sleep(0.5)  # nothing more may follow
+            assert received == {name: burst for name in received}
+
+    with own_prosody(
+        tmp_path, ["alice", "bob", "carol"], flush_after_stanzas=2, muc_message_rate=0
+    ) as server:
+        asyncio.run(scenario(server))

@@ -11,13 +11,16 @@ local interval = module:get_option_number("bench_memory_interval", 0);
 local function kb(count) return math.floor(count); end
 
 -- Output queued for clients that have not read it yet: what a connection's
--- write buffer holds (server_epoll keeps a string or a list of strings).
+-- write buffer holds (server_epoll keeps a string, or in 0.12 a list of
+-- strings, in 13 a util.dbuffer whose length is its bytes).
 local function queued_output()
 	local bytes, sessions = 0, 0;
 	for _, session in pairs(prosody.full_sessions) do
 		local buffer = session.conn and session.conn.writebuffer;
 		if type(buffer) == "string" then
 			bytes, sessions = bytes + #buffer, sessions + 1;
+		elseif type(buffer) == "table" and buffer.items then
+			if #buffer > 0 then bytes, sessions = bytes + #buffer, sessions + 1; end
 		elseif type(buffer) == "table" and buffer[1] then
 			for _, chunk in ipairs(buffer) do bytes = bytes + #chunk; end
 			sessions = sessions + 1;
