@@ -10,6 +10,8 @@ DEB_TEST_PACKAGES := chromium chromium-driver lua-check caddy
 # The room fan-out's reference server (bench/ejabberd.py runs its own instance), and
 # callgrind for instruction counts (bench/callgrind.py).
 DEB_BENCH_PACKAGES := ejabberd valgrind
+# Prosody 13.0, unpacked beside the project for the fan-out's comparison with 0.12.
+PROSODY_13 := var/prosody13/prosody
 
 .PHONY: run test lint format admin prepare bench deb-packages deb-test-packages deb-bench-packages python-deps \
 	node-deps messages clean
@@ -23,7 +25,7 @@ prepare: deb-packages python-deps node-deps messages
 admin: python-deps
 	@$(STACK) admin
 
-test: deb-packages deb-test-packages deb-bench-packages python-deps node-deps messages lint
+test: deb-packages deb-test-packages deb-bench-packages $(PROSODY_13) python-deps node-deps messages lint
 	$(STACK) exec -- $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: python-deps
@@ -35,7 +37,7 @@ format: python-deps
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: deb-packages deb-bench-packages python-deps node-deps messages
+bench: deb-packages deb-bench-packages $(PROSODY_13) python-deps node-deps messages
 	$(STACK) exec -- $(PY) -m bench $(if $(FULL),--full,)
 
 deb-packages:
@@ -46,6 +48,9 @@ deb-test-packages:
 
 deb-bench-packages:
 	@scripts/install-deb-packages $(DEB_BENCH_PACKAGES)
+
+$(PROSODY_13): scripts/fetch-prosody13
+	@scripts/fetch-prosody13 $(dir $@)
 
 python-deps: $(VENV)/.installed
 

@@ -48,6 +48,8 @@ class Sizes:
             "stock_groupchat_delivery",
             "stream_management",
             "opportunistic_writes",
+            "no_early_flush",
+            "prosody_13",
             "no_muc_archive",
             "production_c2s_rate",
         ]
@@ -105,6 +107,7 @@ def machine() -> dict:
         "python": platform.python_version(),
         "prosody": command("dpkg-query", "-W", "-f=${Version}", "prosody"),
         "ejabberd": command("dpkg-query", "-W", "-f=${Version}", "ejabberd"),
+        "prosody_13": fanout.prosody_13_version(),
         "slixmpp": slixmpp.__version__,
         "django": django.get_version(),
         "kernel": platform.release(),

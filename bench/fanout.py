@@ -44,7 +44,9 @@ class Profile:
     closed_seconds: float = 3.0
     burst_per_sender: int = 20
     quiet_seconds: float = 10.0  # no delivery for this long: what is missing is lost
-    join_timeout: float = 120.0  # for all N to connect and join
+    # For all N to connect and join: N joins are about N² presences, and a 1,000
+    # room under Prosody's default collector took over 250 s on a shared machine.
+    join_timeout: float = 600.0
 
 
 class Room:
@@ -370,6 +372,12 @@ NETWORK_SETTINGS = "network_settings = { tcp_backlog = 1024 }"
 
 
 GC_SETTINGS = 'gc = { mode = "generational" }'
+PROSODY_13 = Path(__file__).resolve().parent.parent / "var" / "prosody13" / "prosody"
+
+
+def prosody_13_version() -> str:
+    version = PROSODY_13.parent / "root" / "usr" / "lib" / "prosody" / "prosody.version"
+    return version.read_text().strip() if version.exists() else "not fetched"
 
 
 def gc_settings(settings: str) -> dict:
@@ -427,10 +435,20 @@ CONFIGURATIONS = {
     "opportunistic_writes": network_settings(
         "tcp_backlog = 1024; opportunistic_writes = true; nagle = false"
     ),
+    # The template as it was before the fan-out work, for memory at 1,000 occupants:
+    # Prosody's default collector, room messages through the stock handlers (and
+    # so no early flush of a connection's output).
+    "template_before_fanout_work": {
+        **gc_settings('mode = "incremental"; threshold = 105; speed = 500'),
+        "without_modules": ["chatboard_groupchat_delivery"],
+    },
     "read_size_64k": network_settings("tcp_backlog = 1024; read_size = 65536"),
     # Room output waits for the event loop however much of it a connection holds
     # (mod_chatboard_groupchat_delivery otherwise writes it out at 32 stanzas).
     "no_early_flush": {"flush_after_stanzas": 10**9},
+    # The same template and modules on Prosody 13.0 from Debian's bookworm-backports
+    # (scripts/fetch-prosody13, which `make bench` runs), instead of 0.12.
+    "prosody_13": {"launcher": str(PROSODY_13)},
 }
 
 
@@ -497,6 +515,12 @@ def run(
         )
         production_rate = ProsodyConfig.__dataclass_fields__["c2s_rate"].default
         names = configurations or list(CONFIGURATIONS)
+        for name in names:
+            launcher = CONFIGURATIONS[name].get("launcher")
+            if launcher and not Path(launcher).exists():
+                raise FileNotFoundError(
+                    f"{name}: {launcher} is missing (make bench runs scripts/fetch-prosody13)"
+                )
         runs: dict[str, list[dict]] = {name: [] for name in names}
         for _ in range(rounds):
             for name in names:

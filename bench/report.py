@@ -313,7 +313,8 @@ def update_readme(results: dict) -> None:
         BEGIN,
         f"Latest run: {results['date']}, `{results['command']}`, {results['total_s']} s, "
         f"{m['cpus']} CPUs ({m['cpu_model']}, load average {m['load_average_at_start'][0]} "
-        f"at start), Python {m['python']}, Prosody {m['prosody']}, "
+        f"at start), Python {m['python']}, Prosody {m['prosody']} "
+        f"(compared: {m.get('prosody_13', 'not fetched')}), "
         f"ejabberd {m.get('ejabberd') or 'not installed'}, slixmpp {m['slixmpp']}, "
         f"Django {m['django']}.",
     ]
