@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from stack.env import env_str
 from stack.ports import free_port, release_port
 from stack.process import ManagedProcess, port_open
 from stack.prosody import ProsodyConfig
 
 # The launcher script itself, so that a wrapper can run it with the interpreter.
 # CHATBOARD_PROSODY names another one (the bench compares Prosody 13.0 this way).
-PROSODY = os.environ.get("CHATBOARD_PROSODY") or shutil.which("prosody") or "prosody"
+PROSODY = env_str("CHATBOARD_PROSODY") or shutil.which("prosody") or "prosody"
 PORT_FIELDS = ("c2s_port", "c2s_direct_tls_port", "s2s_port", "http_port", "component_port")
 # Prosody logs these and keeps running when a port it was given is taken.
 PORT_FAILURES = ("Failed to open server port", "Multiple services configured to listen")
