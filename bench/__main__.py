@@ -49,6 +49,7 @@ class Sizes:
             "stream_management",
             "opportunistic_writes",
             "no_early_flush",
+            "serialise_each_copy",
             "prosody_13",
             "no_muc_archive",
             "production_c2s_rate",

@@ -446,6 +446,8 @@ CONFIGURATIONS = {
     # Room output waits for the event loop however much of it a connection holds
     # (mod_chatboard_groupchat_delivery otherwise writes it out at 32 stanzas).
     "no_early_flush": {"flush_after_stanzas": 10**9},
+    # Each copy of a room message serialised on its own, as Prosody does.
+    "serialise_each_copy": {"extra_settings": "chatboard_serialise_room_messages_once = false"},
     # The same template and modules on Prosody 13.0 from Debian's bookworm-backports
     # (scripts/fetch-prosody13, which `make bench` runs), instead of 0.12.
     "prosody_13": {"launcher": str(PROSODY_13)},

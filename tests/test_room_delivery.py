@@ -121,3 +121,43 @@ def test_room_output_written_out_early_arrives_whole_and_in_order(tmp_path):
         tmp_path, ["alice", "bob", "carol"], flush_after_stanzas=2, muc_message_rate=0
     ) as server:
         asyncio.run(scenario(server))
+
+
+def test_a_room_message_serialised_once_reaches_each_occupant_addressed_to_them(tmp_path):
+    """Every copy of a room message is made from one serialisation with `to`
+    filled in: each session must get the message addressed to its own full JID,
+    resources that need XML escaping included, with the body as sent."""
+    body = "fish & chips <for> 'everyone' \"now\""
+    resources = ["phone", "o'neil & <co>", 'say "hi"']
+
+    async def scenario(server):
+        async with AsyncExitStack() as stack:
+            sessions = [
+                await stack.enter_async_context(
+                    logged_in(server, f"{name}@localhost/{resource}", PASSWORD)
+                )
+                for name, resource in zip(("alice", "bob", "carol"), resources, strict=True)
+            ]
+            got = {str(session.boundjid): [] for session in sessions}
+            for session in sessions:
+                await session.plugin["xep_0045"].join_muc_wait(
+                    ROOM, session.boundjid.user, maxstanzas=0
+                )
+                session.add_event_handler(
+                    "groupchat_message",
+                    lambda m, seen=got[str(session.boundjid)]: seen.append(
+                        (str(m["to"]), m["body"])
+                    ),
+                )
+            for _ in range(2):  # a second message: halves made again for it
+                sessions[1].send_message(mto=ROOM, mbody=body, mtype="groupchat")
+            for seen in got.values():
+                await wait_for(lambda seen=seen: len(seen) == 2, 5)
+            assert {full: seen for full, seen in got.items()} == {
+                full: [(full, body)] * 2 for full in got
+            }
+            assert sorted(session.boundjid.resource for session in sessions) == sorted(resources)
+            assert not any(session.closed.is_set() for session in sessions)
+
+    with own_prosody(tmp_path, ["alice", "bob", "carol"]) as server:
+        asyncio.run(scenario(server))
