@@ -149,13 +149,12 @@ def test_a_room_message_serialised_once_reaches_each_occupant_addressed_to_them(
                         (str(m["to"]), m["body"])
                     ),
                 )
-            for _ in range(2):  # a second message: halves made again for it
-                sessions[1].send_message(mto=ROOM, mbody=body, mtype="groupchat")
+            bodies = [f"{body} 1", f"{body} 2"]  # the second needs halves of its own
+            for text in bodies:
+                sessions[1].send_message(mto=ROOM, mbody=text, mtype="groupchat")
             for seen in got.values():
                 await wait_for(lambda seen=seen: len(seen) == 2, 5)
-            assert {full: seen for full, seen in got.items()} == {
-                full: [(full, body)] * 2 for full in got
-            }
+            assert got == {full: [(full, text) for text in bodies] for full in got}
             assert sorted(session.boundjid.resource for session in sessions) == sorted(resources)
             assert not any(session.closed.is_set() for session in sessions)
 
